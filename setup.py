@@ -1,0 +1,23 @@
+"""Builds the C11 extension cohive._cohive from src/core (plain C) and src/binding (CPython)."""
+
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+
+here = Path(__file__).parent
+sources = sorted(str(p.relative_to(here)) for p in (here / "src").rglob("*.c"))
+headers = sorted(str(p.relative_to(here)) for p in (here / "src").rglob("*.h"))
+
+if sys.platform == "win32":
+    flags = ["/std:c11", "/experimental:c11atomics"]
+else:
+    # The stack-built probe keys in convert.c read a byte buffer as a ch_str.
+    flags = ["-std=c11", "-O2", "-fno-strict-aliasing", "-Wall", "-Wextra", "-Wno-unused-parameter",
+             "-Wno-missing-field-initializers", "-Wno-cast-function-type"]
+
+setup(
+    ext_modules=[
+        Extension("cohive._cohive", sources=sources, depends=headers, extra_compile_args=flags),
+    ],
+)

@@ -1,0 +1,100 @@
+/*
+ * The CPython binding: Python objects on one side, native values on the
+ * other.  Each interpreter has its own module object, types and state;
+ * only native values (src/core) are shared between interpreters.
+ */
+#ifndef COHIVE_BINDING_H
+#define COHIVE_BINDING_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "../core/hamt.h"
+#include "../core/value.h"
+#include "compat.h"
+
+typedef struct {
+    PyTypeObject *Map_Type;
+    PyTypeObject *MapMutation_Type;
+    PyTypeObject *MapIter_Type;
+    PyTypeObject *FrozenList_Type;
+    /* collections.abc view classes defined in cohive/_views.py */
+    PyObject *keys_view, *values_view, *items_view;
+    PyObject *restore; /* cohive._cohive._restore, for pickling */
+} cohive_state;
+
+typedef struct {
+    PyObject_HEAD
+    ch_map *map;
+    Py_hash_t hash; /* -1 until computed */
+} MapObject;
+
+typedef struct {
+    PyObject_HEAD
+    ch_seq *seq; /* a CH_LIST */
+    Py_hash_t hash;
+} FrozenListObject;
+
+static inline cohive_state *state_of(PyObject *self)
+{
+    /* cohive's types are not subclassable, so the type knows its module. */
+    return (cohive_state *)PyType_GetModuleState(Py_TYPE(self));
+}
+
+/* --- convert.c: the boundary ------------------------------------------------ */
+
+/* Freezes `obj` into a new native reference.  `what` names it in errors
+ * ("value", "key", ...).  On error sets TypeError/ValueError naming the
+ * offending type and its path inside `obj`, and stores nothing. */
+int cohive_freeze(cohive_state *st, PyObject *obj, const char *what, ch_val *out);
+/* The same for a map key: unhashable containers (list, dict, set) are refused. */
+int cohive_freeze_key(cohive_state *st, PyObject *obj, ch_val *out);
+
+/* The native form of a key about to be looked up, without allocating for
+ * the common cases (str, int).  Returns 1 with *key and *hash set, 0 when
+ * the key cannot be in any map (an unshareable type), -1 on error (an
+ * unhashable key).  Pair every 1 with cohive_probe_done. */
+typedef struct {
+    ch_val key;
+    bool owned;
+    _Alignas(8) unsigned char buf[sizeof(ch_str) + 120];
+} key_probe;
+int cohive_probe(cohive_state *st, PyObject *obj, key_probe *p, uint64_t *hash);
+void cohive_probe_done(key_probe *p);
+/* The native form of a value to search for: 1 with a new reference in *out,
+ * 0 when no frozen value can equal it (an unshareable type), -1 on error. */
+int cohive_probe_value(cohive_state *st, PyObject *obj, ch_val *out);
+
+/* The Python object for a native value: a new scalar, a tuple or frozenset
+ * of read items, or a view (Map, FrozenList) sharing the native data. */
+PyObject *cohive_read(cohive_state *st, ch_val v);
+/* Plain Python data: dict, list, set (keys and set items stay hashable). */
+PyObject *cohive_thaw(cohive_state *st, ch_val v);
+
+/* --- views ------------------------------------------------------------------- */
+
+PyObject *cohive_wrap_map(cohive_state *st, ch_map *m);       /* steals m */
+PyObject *cohive_wrap_list(cohive_state *st, ch_seq *s);      /* steals s */
+int cohive_add_map_types(PyObject *module, cohive_state *st);
+int cohive_add_list_type(PyObject *module, cohive_state *st);
+
+/* For METH_FASTCALL methods: are there between min and max arguments? */
+static inline bool cohive_check_nargs(const char *name, Py_ssize_t nargs, Py_ssize_t min, Py_ssize_t max)
+{
+    if (nargs >= min && nargs <= max)
+        return true;
+    if (min == max)
+        PyErr_Format(PyExc_TypeError, "%s() takes exactly %zd arguments (%zd given)", name, min, nargs);
+    else
+        PyErr_Format(PyExc_TypeError, "%s() takes from %zd to %zd arguments (%zd given)", name, min, max, nargs);
+    return false;
+}
+
+/* Py_hash_t for a native hash (never -1). */
+static inline Py_hash_t cohive_py_hash(uint64_t h)
+{
+    Py_hash_t r = (Py_hash_t)h;
+    return r == -1 ? -2 : r;
+}
+
+#endif

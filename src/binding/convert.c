@@ -1,0 +1,512 @@
+/*
+ * The boundary between Python objects and native values.
+ *
+ * freeze: Python -> native.  Walks the value once, building native objects
+ * bottom up; on the first problem it releases what it built and raises an
+ * error that names the offending type and the path to it, e.g.
+ *     value['users'][3]['created']: datetime.datetime is not shareable
+ * No Python code runs while freezing (no __hash__, __eq__ or __iter__ of
+ * user classes: only exact built-in types are accepted), so the value
+ * cannot change under our feet.
+ *
+ * read: native -> Python.  Scalars become fresh objects (a str is one
+ * allocation and one memcpy); maps and lists become views of the same
+ * native data; tuples and frozensets are rebuilt, since Python code needs
+ * them to be real, hashable tuples and frozensets.
+ */
+#include <string.h>
+
+#include "binding.h"
+
+enum step_kind { STEP_ITEM, STEP_INDEX, STEP_KEY, STEP_ELEMENT };
+
+typedef struct {
+    enum step_kind kind;
+    PyObject *obj; /* the dict key (STEP_ITEM, STEP_KEY) or set element */
+    Py_ssize_t index;
+} path_step;
+
+typedef struct {
+    cohive_state *st;
+    const char *what;
+    int depth;                          /* containers entered so far */
+    PyObject *open[CH_MAX_DEPTH];       /* those containers, outermost first */
+    path_step path[CH_MAX_DEPTH];       /* the step taken inside each of them */
+    bool unshareable;                   /* the error is an unshareable type */
+} freezer;
+
+/* --- errors ---------------------------------------------------------------------- */
+
+static PyObject *path_text(freezer *f)
+{
+    PyObject *text = PyUnicode_FromString(f->what);
+    for (int i = 0; text != NULL && i < f->depth; i++) {
+        path_step *s = &f->path[i];
+        PyObject *part;
+        switch (s->kind) {
+        case STEP_ITEM:
+            part = PyUnicode_FromFormat("[%.60R]", s->obj);
+            break;
+        case STEP_INDEX:
+            part = PyUnicode_FromFormat("[%zd]", s->index);
+            break;
+        case STEP_KEY:
+            part = PyUnicode_FromFormat(" key %.60R", s->obj);
+            break;
+        default:
+            part = PyUnicode_FromFormat(" element %.60R", s->obj);
+            break;
+        }
+        if (part == NULL) {
+            Py_CLEAR(text);
+            break;
+        }
+        Py_SETREF(text, PyUnicode_Concat(text, part));
+        Py_DECREF(part);
+    }
+    return text;
+}
+
+static int fail(freezer *f, PyObject *exc_type, const char *format, ...)
+{
+    va_list va;
+    va_start(va, format);
+    PyObject *message = PyUnicode_FromFormatV(format, va);
+    va_end(va);
+    PyObject *path = message != NULL ? path_text(f) : NULL;
+    if (path != NULL)
+        PyErr_Format(exc_type, "%U: %U", path, message);
+    Py_XDECREF(path);
+    Py_XDECREF(message);
+    return -1;
+}
+
+static PyObject *type_name(PyTypeObject *tp)
+{
+    PyObject *qualname = PyType_GetQualName(tp);
+    PyObject *module = qualname != NULL ? PyObject_GetAttrString((PyObject *)tp, "__module__") : NULL;
+    if (module == NULL) {
+        PyErr_Clear();
+        return qualname;
+    }
+    PyObject *name = qualname;
+    if (PyUnicode_Check(module) && PyUnicode_CompareWithASCIIString(module, "builtins") != 0)
+        name = PyUnicode_FromFormat("%U.%U", module, qualname);
+    else
+        Py_INCREF(name);
+    Py_DECREF(module);
+    Py_DECREF(qualname);
+    return name;
+}
+
+static int fail_unshareable(freezer *f, PyObject *o)
+{
+    PyObject *name = type_name(Py_TYPE(o));
+    if (name == NULL)
+        return -1;
+    f->unshareable = true;
+    fail(f, PyExc_TypeError, "%U is not shareable (cohive shares None, bool, int, float, complex, str, "
+         "bytes, tuple, frozenset, dict, list, set and cohive containers)", name);
+    Py_DECREF(name);
+    return -1;
+}
+
+/* --- freezing --------------------------------------------------------------------- */
+
+static int freeze(freezer *f, PyObject *o, bool as_key, ch_val *out);
+
+static int enter(freezer *f, PyObject *container)
+{
+    if (f->depth >= CH_MAX_DEPTH)
+        return fail(f, PyExc_ValueError, "nesting deeper than %d levels", CH_MAX_DEPTH);
+    for (int i = 0; i < f->depth; i++)
+        if (f->open[i] == container)
+            return fail(f, PyExc_ValueError, "the %s contains itself", Py_TYPE(container)->tp_name);
+    f->open[f->depth++] = container;
+    return 0;
+}
+
+static inline void step(freezer *f, enum step_kind kind, PyObject *obj, Py_ssize_t index)
+{
+    f->path[f->depth - 1] = (path_step){kind, obj, index};
+}
+
+static int check_len(freezer *f, Py_ssize_t n, const char *unit)
+{
+    if ((uint64_t)n > CH_MAX_LEN)
+        return fail(f, PyExc_ValueError, "%zd %s exceed cohive's limit of %llu", n, unit,
+                    (unsigned long long)CH_MAX_LEN);
+    return 0;
+}
+
+static int freeze_int(freezer *f, PyObject *o, ch_val *out)
+{
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (!overflow && ch_fits_smallint(v)) {
+        *out = ch_smallint(v);
+        return 0;
+    }
+    size_t len;
+    unsigned char *le = cohive_long_to_le(o, &len);
+    if (le == NULL)
+        return -1;
+    if (check_len(f, (Py_ssize_t)len, "bytes of int") < 0) {
+        PyMem_Free(le);
+        return -1;
+    }
+    *out = ch_bigint_new(le, len);
+    PyMem_Free(le);
+    return *out == CH_NOVALUE ? (PyErr_NoMemory(), -1) : 0;
+}
+
+static int str_flag(PyObject *o)
+{
+    if (PyUnicode_IS_ASCII(o))
+        return CH_STR_ASCII;
+    int kind = PyUnicode_KIND(o);
+    return kind == PyUnicode_1BYTE_KIND ? CH_STR_LATIN1 : kind;
+}
+
+static int freeze_view(freezer *f, ch_head *native, ch_val *out)
+{
+    if (f->depth + native->aux > CH_MAX_DEPTH)
+        return fail(f, PyExc_ValueError, "nesting deeper than %d levels", CH_MAX_DEPTH);
+    *out = ch_from_ptr(native);
+    ch_incref(*out);
+    return 0;
+}
+
+static int freeze_seq(freezer *f, PyObject *o, ch_type type, ch_val *out, bool as_key)
+{
+    Py_ssize_t n = Py_SIZE(o);
+    if (check_len(f, n, "items") < 0 || enter(f, o) < 0)
+        return -1;
+    ch_seq *s = ch_seq_new(type, (uint32_t)n);
+    if (s == NULL) {
+        f->depth--;
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyObject **items = type == CH_TUPLE ? ((PyTupleObject *)o)->ob_item : ((PyListObject *)o)->ob_item;
+    unsigned depth = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        step(f, STEP_INDEX, NULL, i);
+        if (freeze(f, items[i], as_key, &s->items[i]) < 0) {
+            ch_decref(ch_from_ptr(s));
+            return -1; /* the depth no longer matters once failed */
+        }
+        if (ch_depth(s->items[i]) > depth)
+            depth = ch_depth(s->items[i]);
+    }
+    s->h.aux = (uint16_t)(depth + 1);
+    f->depth--;
+    *out = ch_from_ptr(s);
+    return 0;
+}
+
+static int freeze_set(freezer *f, PyObject *o, ch_val *out)
+{
+    Py_ssize_t n = PySet_GET_SIZE(o);
+    if (check_len(f, n, "items") < 0 || enter(f, o) < 0)
+        return -1;
+    ch_seq *s = ch_seq_new(CH_SET, (uint32_t)n);
+    PyObject *it = s != NULL ? PyObject_GetIter(o) : NULL;
+    if (it == NULL) {
+        if (s == NULL)
+            PyErr_NoMemory();
+        else
+            ch_decref(ch_from_ptr(s));
+        return -1;
+    }
+    unsigned depth = 0;
+    PyObject *item;
+    for (uint32_t i = 0; i < (uint32_t)n && (item = PyIter_Next(it)) != NULL; i++) {
+        step(f, STEP_ELEMENT, item, 0);
+        int rc = freeze(f, item, true, &s->items[i]);
+        Py_DECREF(item);
+        if (rc < 0) {
+            Py_DECREF(it);
+            ch_decref(ch_from_ptr(s));
+            return -1;
+        }
+        if (ch_depth(s->items[i]) > depth)
+            depth = ch_depth(s->items[i]);
+    }
+    Py_DECREF(it);
+    s->h.flags = PyFrozenSet_CheckExact(o) ? 0 : CH_SET_FROM_SET;
+    s->h.aux = (uint16_t)(depth + 1);
+    s = ch_set_finish(s);
+    if (s == NULL)
+        return PyErr_NoMemory(), -1;
+    f->depth--;
+    *out = ch_from_ptr(s);
+    return 0;
+}
+
+static int freeze_dict(freezer *f, PyObject *o, ch_val *out)
+{
+    if (enter(f, o) < 0)
+        return -1;
+    ch_node *root = NULL;
+    uint64_t count = 0;
+    unsigned depth = 0;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(o, &pos, &k, &v)) {
+        ch_val key, val;
+        int added;
+        step(f, STEP_KEY, k, 0);
+        if (freeze(f, k, true, &key) < 0)
+            goto error;
+        step(f, STEP_ITEM, k, 0);
+        if (freeze(f, v, false, &val) < 0) {
+            ch_decref(key);
+            goto error;
+        }
+        unsigned d = ch_depth(key) > ch_depth(val) ? ch_depth(key) : ch_depth(val);
+        if (d > depth)
+            depth = d;
+        if (ch_hamt_set(&root, key, ch_hash(key), val, &added) < 0) {
+            ch_decref(key);
+            ch_decref(val);
+            PyErr_NoMemory();
+            goto error;
+        }
+        count += (uint64_t)added;
+    }
+    ch_map *m = ch_map_new(root, count, (uint16_t)(depth + 1));
+    if (m == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    f->depth--;
+    *out = ch_from_ptr(m);
+    return 0;
+error:
+    ch_decref(ch_from_ptr(root));
+    return -1;
+}
+
+static int fail_unhashable(freezer *f, PyObject *o)
+{
+    return fail(f, PyExc_TypeError, "unhashable type: '%s' (keys and set items must be hashable)",
+                Py_TYPE(o)->tp_name);
+}
+
+static int freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    cohive_state *st = f->st;
+    if (tp == &PyUnicode_Type) {
+        Py_ssize_t len = PyUnicode_GET_LENGTH(o);
+        if (check_len(f, len, "characters") < 0)
+            return -1;
+        *out = ch_str_new(str_flag(o), PyUnicode_DATA(o), (size_t)len);
+    } else if (tp == &PyLong_Type) {
+        return freeze_int(f, o, out);
+    } else if (o == Py_None || o == Py_True || o == Py_False) {
+        *out = o == Py_None ? CH_NONE : o == Py_True ? CH_TRUE : CH_FALSE;
+        return 0;
+    } else if (tp == &PyFloat_Type) {
+        *out = ch_float_new(PyFloat_AS_DOUBLE(o));
+    } else if (tp == st->Map_Type) {
+        return freeze_view(f, &((MapObject *)o)->map->h, out);
+    } else if (tp == &PyTuple_Type) {
+        return freeze_seq(f, o, CH_TUPLE, out, as_key);
+    } else if (tp == &PyBytes_Type) {
+        Py_ssize_t len = PyBytes_GET_SIZE(o);
+        if (check_len(f, len, "bytes") < 0)
+            return -1;
+        *out = ch_bytes_new(PyBytes_AS_STRING(o), (size_t)len);
+    } else if (tp == st->FrozenList_Type) {
+        return freeze_view(f, &((FrozenListObject *)o)->seq->h, out);
+    } else if (tp == &PyList_Type) {
+        return as_key ? fail_unhashable(f, o) : freeze_seq(f, o, CH_LIST, out, false);
+    } else if (PyDict_Check(o)) {
+        return as_key ? fail_unhashable(f, o) : freeze_dict(f, o, out);
+    } else if (tp == &PyFrozenSet_Type) {
+        return freeze_set(f, o, out);
+    } else if (tp == &PySet_Type) {
+        return as_key ? fail_unhashable(f, o) : freeze_set(f, o, out);
+    } else if (tp == &PyComplex_Type) {
+        Py_complex c = PyComplex_AsCComplex(o);
+        *out = ch_complex_new(c.real, c.imag);
+    } else {
+        return fail_unshareable(f, o);
+    }
+    if (*out == CH_NOVALUE) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+int cohive_freeze(cohive_state *st, PyObject *obj, const char *what, ch_val *out)
+{
+    freezer f = {.st = st, .what = what, .depth = 0, .unshareable = false};
+    return freeze(&f, obj, false, out);
+}
+
+int cohive_freeze_key(cohive_state *st, PyObject *obj, ch_val *out)
+{
+    freezer f = {.st = st, .what = "key", .depth = 0, .unshareable = false};
+    return freeze(&f, obj, true, out);
+}
+
+/* Freezes something only to search for it: an unshareable type is not an
+ * error, since nothing frozen can equal it. */
+static int probe_freeze(cohive_state *st, PyObject *obj, bool as_key, ch_val *out)
+{
+    freezer f = {.st = st, .what = as_key ? "key" : "value", .depth = 0, .unshareable = false};
+    if (freeze(&f, obj, as_key, out) == 0)
+        return 1;
+    if (!f.unshareable)
+        return -1;
+    PyErr_Clear();
+    return 0;
+}
+
+int cohive_probe(cohive_state *st, PyObject *obj, key_probe *p, uint64_t *hash)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    p->owned = false;
+    if (tp == &PyUnicode_Type) {
+        size_t len = (size_t)PyUnicode_GET_LENGTH(obj), nbytes = len * PyUnicode_KIND(obj);
+        if (nbytes <= sizeof p->buf - sizeof(ch_str)) {
+            /* A str object on the stack: only ever compared, never referenced. */
+            ch_str *s = (ch_str *)p->buf;
+            s->h.type = CH_STR;
+            s->h.flags = (uint8_t)str_flag(obj);
+            s->len = (uint32_t)len;
+            memcpy(s->data, PyUnicode_DATA(obj), nbytes);
+            p->key = ch_from_ptr(s);
+            *hash = ch_hash_str(s->h.flags, s->data, len);
+            return 1;
+        }
+    } else if (tp == &PyLong_Type) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+        if (!overflow && ch_fits_smallint(v)) {
+            p->key = ch_smallint(v);
+            *hash = ch_hash(p->key);
+            return 1;
+        }
+    }
+    int rc = probe_freeze(st, obj, true, &p->key);
+    if (rc == 1) {
+        p->owned = true;
+        *hash = ch_hash(p->key);
+    }
+    return rc;
+}
+
+int cohive_probe_value(cohive_state *st, PyObject *obj, ch_val *out) { return probe_freeze(st, obj, false, out); }
+
+void cohive_probe_done(key_probe *p)
+{
+    if (p->owned)
+        ch_decref(p->key);
+}
+
+/* --- reading ------------------------------------------------------------------------ */
+
+static const Py_UCS4 max_char_of_flag[] = {0x7f, 0xff, 0xffff, 0, 0x10ffff};
+
+static PyObject *read_seq(cohive_state *st, const ch_seq *s, PyObject *(*convert)(cohive_state *, ch_val))
+{
+    PyObject *t = PyTuple_New(s->len);
+    for (uint32_t i = 0; t != NULL && i < s->len; i++) {
+        PyObject *item = convert(st, s->items[i]);
+        if (item == NULL)
+            Py_CLEAR(t);
+        else
+            PyTuple_SET_ITEM(t, i, item);
+    }
+    return t;
+}
+
+PyObject *cohive_read(cohive_state *st, ch_val v)
+{
+    if (ch_is_smallint(v))
+        return PyLong_FromLongLong(ch_smallint_value(v));
+    if (!ch_is_ptr(v))
+        return Py_NewRef(v == CH_TRUE ? Py_True : v == CH_FALSE ? Py_False : Py_None);
+    ch_head *o = ch_ptr(v);
+    switch (o->type) {
+    case CH_STR: {
+        const ch_str *s = (const ch_str *)o;
+        PyObject *r = PyUnicode_New(s->len, max_char_of_flag[o->flags]);
+        if (r != NULL)
+            memcpy(PyUnicode_DATA(r), s->data, (size_t)s->len * ch_str_width(s));
+        return r;
+    }
+    case CH_BYTES:
+        return PyBytes_FromStringAndSize((const char *)((const ch_str *)o)->data, ((const ch_str *)o)->len);
+    case CH_FLOAT:
+        return PyFloat_FromDouble(((const ch_float *)o)->value);
+    case CH_COMPLEX:
+        return PyComplex_FromDoubles(((const ch_complex *)o)->real, ((const ch_complex *)o)->imag);
+    case CH_BIGINT:
+        return cohive_long_from_le(((const ch_bigint *)o)->data, ((const ch_bigint *)o)->len);
+    case CH_TUPLE:
+        return read_seq(st, (const ch_seq *)o, cohive_read);
+    case CH_SET: {
+        PyObject *items = read_seq(st, (const ch_seq *)o, cohive_read);
+        PyObject *r = items != NULL ? PyFrozenSet_New(items) : NULL;
+        Py_XDECREF(items);
+        return r;
+    }
+    case CH_LIST:
+        ch_incref(v);
+        return cohive_wrap_list(st, (ch_seq *)o);
+    case CH_MAP:
+        ch_incref(v);
+        return cohive_wrap_map(st, (ch_map *)o);
+    default:
+        PyErr_Format(PyExc_SystemError, "cohive: unknown native type %d", o->type);
+        return NULL;
+    }
+}
+
+PyObject *cohive_thaw(cohive_state *st, ch_val v)
+{
+    switch (ch_type_of(v)) {
+    case CH_MAP: {
+        const ch_map *m = (const ch_map *)ch_ptr(v);
+        PyObject *d = PyDict_New();
+        ch_hamt_iter it;
+        ch_val key, val;
+        ch_hamt_iter_init(&it, m->root);
+        while (d != NULL && ch_hamt_iter_next(&it, &key, &val)) {
+            PyObject *k = cohive_read(st, key); /* keys stay hashable */
+            PyObject *x = k != NULL ? cohive_thaw(st, val) : NULL;
+            if (x == NULL || PyDict_SetItem(d, k, x) < 0)
+                Py_CLEAR(d);
+            Py_XDECREF(k);
+            Py_XDECREF(x);
+        }
+        return d;
+    }
+    case CH_LIST: {
+        PyObject *items = read_seq(st, (const ch_seq *)ch_ptr(v), cohive_thaw);
+        PyObject *r = items != NULL ? PySequence_List(items) : NULL;
+        Py_XDECREF(items);
+        return r;
+    }
+    case CH_TUPLE:
+        return read_seq(st, (const ch_seq *)ch_ptr(v), cohive_thaw);
+    case CH_SET: {
+        PyObject *items = read_seq(st, (const ch_seq *)ch_ptr(v), cohive_read);
+        PyObject *r = NULL;
+        if (items != NULL)
+            r = ch_ptr(v)->flags & CH_SET_FROM_SET ? PySet_New(items) : PyFrozenSet_New(items);
+        Py_XDECREF(items);
+        return r;
+    }
+    default:
+        return cohive_read(st, v);
+    }
+}

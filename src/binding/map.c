@@ -1,0 +1,801 @@
+/*
+ * cohive.Map, cohive.MapMutation and their iterator.
+ *
+ * A Map object is a thin per-interpreter handle on a native ch_map; every
+ * operation that "changes" it builds a new ch_map sharing all untouched
+ * nodes.  All edits go through `map_edit`, which owns a root reference and
+ * lets the HAMT edit private nodes in place (see src/core/hamt.c).
+ */
+#include "binding.h"
+
+/* --- edits ---------------------------------------------------------------------- */
+
+typedef struct {
+    ch_node *root; /* owned reference, NULL when empty */
+    uint64_t count;
+    uint16_t depth;
+} map_edit;
+
+static void edit_begin(map_edit *e, const ch_map *m)
+{
+    e->root = m != NULL ? m->root : NULL;
+    ch_incref(ch_from_ptr(e->root));
+    e->count = m != NULL ? m->count : 0;
+    e->depth = m != NULL ? m->h.aux : 1;
+}
+
+static void edit_discard(map_edit *e)
+{
+    ch_decref(ch_from_ptr(e->root));
+    e->root = NULL;
+}
+
+/* The finished map; the edit's root reference moves into it. */
+static ch_map *edit_end(map_edit *e)
+{
+    ch_map *m = ch_map_new(e->root, e->count, e->depth);
+    if (m == NULL) {
+        edit_discard(e);
+        PyErr_NoMemory();
+    }
+    e->root = NULL;
+    return m;
+}
+
+/* Steals key and val, whatever happens. */
+static int edit_set_native(map_edit *e, ch_val key, uint64_t hash, ch_val val)
+{
+    unsigned depth = 1 + (ch_depth(key) > ch_depth(val) ? ch_depth(key) : ch_depth(val));
+    int added;
+    if (depth > CH_MAX_DEPTH) {
+        PyErr_Format(PyExc_ValueError, "value: nesting deeper than %d levels", CH_MAX_DEPTH);
+        goto error;
+    }
+    if (ch_hamt_set(&e->root, key, hash, val, &added) < 0) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    e->count += (uint64_t)added;
+    if (depth > e->depth)
+        e->depth = (uint16_t)depth;
+    return 0;
+error:
+    ch_decref(key);
+    ch_decref(val);
+    return -1;
+}
+
+static int edit_set(cohive_state *st, map_edit *e, PyObject *k, PyObject *v)
+{
+    ch_val key, val;
+    if (cohive_freeze_key(st, k, &key) < 0)
+        return -1;
+    if (cohive_freeze(st, v, "value", &val) < 0) {
+        ch_decref(key);
+        return -1;
+    }
+    return edit_set_native(e, key, ch_hash(key), val);
+}
+
+/* 1 when removed, 0 when absent (no exception set), -1 on error. */
+static int edit_delete(cohive_state *st, map_edit *e, PyObject *k)
+{
+    key_probe p;
+    uint64_t hash;
+    int rc = cohive_probe(st, k, &p, &hash);
+    if (rc <= 0)
+        return rc;
+    int removed;
+    rc = ch_hamt_delete(&e->root, p.key, hash, &removed);
+    cohive_probe_done(&p);
+    if (rc < 0)
+        return PyErr_NoMemory(), -1;
+    e->count -= (uint64_t)removed;
+    return removed;
+}
+
+static int edit_update_from(cohive_state *st, map_edit *e, PyObject *col)
+{
+    if (Py_TYPE(col) == st->Map_Type) {
+        ch_hamt_iter it;
+        ch_val key, val;
+        ch_hamt_iter_init(&it, ((MapObject *)col)->map->root);
+        while (ch_hamt_iter_next(&it, &key, &val)) {
+            ch_incref(key);
+            ch_incref(val);
+            if (edit_set_native(e, key, ch_hash(key), val) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    if (PyDict_Check(col)) {
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        while (PyDict_Next(col, &pos, &k, &v))
+            if (edit_set(st, e, k, v) < 0)
+                return -1;
+        return 0;
+    }
+    int has_keys = cohive_has_attr(col, "keys");
+    if (has_keys < 0)
+        return -1;
+    if (has_keys) {
+        PyObject *keys = PyMapping_Keys(col);
+        if (keys == NULL)
+            return -1;
+        int rc = 0;
+        for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(keys); i++) {
+            PyObject *k = PyList_GET_ITEM(keys, i);
+            PyObject *v = PyObject_GetItem(col, k);
+            rc = v != NULL ? edit_set(st, e, k, v) : -1;
+            Py_XDECREF(v);
+        }
+        Py_DECREF(keys);
+        return rc;
+    }
+    PyObject *it = PyObject_GetIter(col);
+    if (it == NULL)
+        return -1;
+    PyObject *item;
+    for (Py_ssize_t i = 0; (item = PyIter_Next(it)) != NULL; i++) {
+        PyObject *pair = PySequence_Fast(item, "");
+        int rc = -1;
+        if (pair == NULL)
+            PyErr_Format(PyExc_TypeError, "cannot convert map update sequence element #%zd (%.100s) to a sequence",
+                         i, Py_TYPE(item)->tp_name);
+        else if (PySequence_Fast_GET_SIZE(pair) != 2)
+            PyErr_Format(PyExc_ValueError, "map update sequence element #%zd has length %zd; 2 is required", i,
+                         PySequence_Fast_GET_SIZE(pair));
+        else
+            rc = edit_set(st, e, PySequence_Fast_GET_ITEM(pair, 0), PySequence_Fast_GET_ITEM(pair, 1));
+        Py_XDECREF(pair);
+        Py_DECREF(item);
+        if (rc < 0) {
+            Py_DECREF(it);
+            return -1;
+        }
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* update(col=(), **kw) as one step: on error the edit is as it was before. */
+static int edit_update(cohive_state *st, map_edit *e, PyObject *args, PyObject *kwargs, const char *name)
+{
+    PyObject *col = NULL;
+    if (!PyArg_UnpackTuple(args, name, 0, 1, &col))
+        return -1;
+    map_edit before = *e;
+    ch_incref(ch_from_ptr(before.root)); /* shared now, so nothing is edited in place */
+    if ((col != NULL && edit_update_from(st, e, col) < 0) ||
+        (kwargs != NULL && edit_update_from(st, e, kwargs) < 0)) {
+        edit_discard(e);
+        *e = before;
+        return -1;
+    }
+    edit_discard(&before);
+    return 0;
+}
+
+/* --- lookups ---------------------------------------------------------------------- */
+
+/* 1 and *out when found, 0 when absent, -1 on error. */
+static int lookup(cohive_state *st, const ch_node *root, PyObject *k, ch_val *out)
+{
+    key_probe p;
+    uint64_t hash;
+    int rc = cohive_probe(st, k, &p, &hash);
+    if (rc <= 0)
+        return rc;
+    *out = ch_hamt_get(root, p.key, hash);
+    cohive_probe_done(&p);
+    return *out != CH_NOVALUE;
+}
+
+static void set_key_error(PyObject *k)
+{
+    PyObject *args = PyTuple_Pack(1, k); /* so a tuple key is not taken as the args */
+    if (args != NULL) {
+        PyErr_SetObject(PyExc_KeyError, args);
+        Py_DECREF(args);
+    }
+}
+
+static PyObject *get_or_default(cohive_state *st, const ch_node *root, PyObject *k, PyObject *dflt)
+{
+    ch_val v;
+    int rc = lookup(st, root, k, &v);
+    if (rc < 0)
+        return NULL;
+    return rc ? cohive_read(st, v) : Py_NewRef(dflt);
+}
+
+/* --- Map ---------------------------------------------------------------------------- */
+
+PyObject *cohive_wrap_map(cohive_state *st, ch_map *m)
+{
+    MapObject *self = PyObject_New(MapObject, st->Map_Type);
+    if (self == NULL) {
+        ch_decref(ch_from_ptr(m));
+        return NULL;
+    }
+    self->map = m;
+    self->hash = -1;
+    return (PyObject *)self;
+}
+
+static PyObject *wrap_edit(cohive_state *st, map_edit *e)
+{
+    ch_map *m = edit_end(e);
+    return m != NULL ? cohive_wrap_map(st, m) : NULL;
+}
+
+#define MAP(o) (((MapObject *)(o))->map)
+
+static PyObject *Map_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    cohive_state *st = PyType_GetModuleState(type);
+    Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+    PyObject *col = nargs == 1 ? PyTuple_GET_ITEM(args, 0) : NULL;
+    bool no_kwargs = kwargs == NULL || PyDict_GET_SIZE(kwargs) == 0;
+    if (col != NULL && no_kwargs) {
+        if (Py_TYPE(col) == type)
+            return Py_NewRef(col);
+        if (PyDict_CheckExact(col)) { /* the fast path: one freeze builds it */
+            ch_val v;
+            if (cohive_freeze(st, col, "value", &v) < 0)
+                return NULL;
+            return cohive_wrap_map(st, (ch_map *)ch_ptr(v));
+        }
+    }
+    map_edit e;
+    edit_begin(&e, NULL);
+    if (edit_update(st, &e, args, kwargs, "Map") < 0) {
+        edit_discard(&e);
+        return NULL;
+    }
+    return wrap_edit(st, &e);
+}
+
+static void Map_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    ch_decref(ch_from_ptr(MAP(self)));
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static Py_ssize_t Map_len(PyObject *self) { return (Py_ssize_t)MAP(self)->count; }
+
+static PyObject *Map_subscript(PyObject *self, PyObject *k)
+{
+    cohive_state *st = state_of(self);
+    ch_val v;
+    int rc = lookup(st, MAP(self)->root, k, &v);
+    if (rc > 0)
+        return cohive_read(st, v);
+    if (rc == 0)
+        set_key_error(k);
+    return NULL;
+}
+
+static int Map_contains(PyObject *self, PyObject *k)
+{
+    ch_val v;
+    return lookup(state_of(self), MAP(self)->root, k, &v);
+}
+
+static PyObject *Map_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!cohive_check_nargs("get", nargs, 1, 2))
+        return NULL;
+    return get_or_default(state_of(self), MAP(self)->root, args[0], nargs > 1 ? args[1] : Py_None);
+}
+
+static PyObject *Map_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!cohive_check_nargs("set", nargs, 2, 2))
+        return NULL;
+    cohive_state *st = state_of(self);
+    map_edit e;
+    edit_begin(&e, MAP(self));
+    if (edit_set(st, &e, args[0], args[1]) < 0) {
+        edit_discard(&e);
+        return NULL;
+    }
+    return wrap_edit(st, &e);
+}
+
+static PyObject *Map_delete(PyObject *self, PyObject *k)
+{
+    cohive_state *st = state_of(self);
+    map_edit e;
+    edit_begin(&e, MAP(self));
+    int rc = edit_delete(st, &e, k);
+    if (rc <= 0) {
+        if (rc == 0)
+            set_key_error(k);
+        edit_discard(&e);
+        return NULL;
+    }
+    return wrap_edit(st, &e);
+}
+
+static PyObject *Map_update(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    cohive_state *st = state_of(self);
+    map_edit e;
+    edit_begin(&e, MAP(self));
+    if (edit_update(st, &e, args, kwargs, "update") < 0) {
+        edit_discard(&e);
+        return NULL;
+    }
+    return wrap_edit(st, &e);
+}
+
+static PyObject *Map_or(PyObject *a, PyObject *b)
+{
+    /* Called when either side is a Map; the other side must be a Map or a dict. */
+    bool left_is_map = PyType_GetSlot(Py_TYPE(a), Py_nb_or) == (void *)Map_or;
+    PyObject *map = left_is_map ? a : b, *other = left_is_map ? b : a;
+    cohive_state *st = state_of(map);
+    if (Py_TYPE(other) != st->Map_Type && !PyDict_Check(other))
+        Py_RETURN_NOTIMPLEMENTED;
+    map_edit e;
+    edit_begin(&e, left_is_map ? MAP(a) : NULL);
+    if ((!left_is_map && edit_update_from(st, &e, a) < 0) || edit_update_from(st, &e, b) < 0) {
+        edit_discard(&e);
+        return NULL;
+    }
+    return wrap_edit(st, &e);
+}
+
+static PyObject *mapping_eq_dict(cohive_state *st, const ch_map *m, PyObject *d)
+{
+    if ((uint64_t)PyDict_GET_SIZE(d) != m->count)
+        Py_RETURN_FALSE;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        ch_val mine;
+        Py_INCREF(k);
+        Py_INCREF(v);
+        int rc = lookup(st, m->root, k, &mine);
+        PyObject *x = rc > 0 ? cohive_read(st, mine) : NULL;
+        if (x != NULL)
+            rc = PyObject_RichCompareBool(x, v, Py_EQ);
+        else if (rc > 0)
+            rc = -1;
+        Py_XDECREF(x);
+        Py_DECREF(k);
+        Py_DECREF(v);
+        if (rc <= 0)
+            return rc < 0 ? NULL : Py_NewRef(Py_False);
+    }
+    Py_RETURN_TRUE;
+}
+
+static PyObject *Map_richcompare(PyObject *self, PyObject *other, int op)
+{
+    if (op != Py_EQ && op != Py_NE)
+        Py_RETURN_NOTIMPLEMENTED;
+    cohive_state *st = state_of(self);
+    PyObject *eq;
+    if (Py_TYPE(other) == st->Map_Type)
+        eq = Py_NewRef(ch_eq(ch_from_ptr(MAP(self)), ch_from_ptr(MAP(other))) ? Py_True : Py_False);
+    else if (PyDict_Check(other))
+        eq = mapping_eq_dict(st, MAP(self), other);
+    else
+        Py_RETURN_NOTIMPLEMENTED;
+    if (eq == NULL || op == Py_EQ)
+        return eq;
+    PyObject *ne = eq == Py_True ? Py_False : Py_True;
+    Py_DECREF(eq);
+    return Py_NewRef(ne);
+}
+
+static Py_hash_t Map_hash(PyObject *self)
+{
+    MapObject *m = (MapObject *)self;
+    if (m->hash == -1)
+        m->hash = cohive_py_hash(ch_hash(ch_from_ptr(m->map)));
+    return m->hash;
+}
+
+static PyObject *Map_repr(PyObject *self)
+{
+    cohive_state *st = state_of(self);
+    PyObject *parts = PyList_New(0);
+    if (parts == NULL)
+        return NULL;
+    ch_hamt_iter it;
+    ch_val key, val;
+    ch_hamt_iter_init(&it, MAP(self)->root);
+    while (ch_hamt_iter_next(&it, &key, &val)) {
+        PyObject *k = cohive_read(st, key);
+        PyObject *v = k != NULL ? cohive_read(st, val) : NULL;
+        PyObject *part = v != NULL ? PyUnicode_FromFormat("%R: %R", k, v) : NULL;
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (part == NULL || PyList_Append(parts, part) < 0) {
+            Py_XDECREF(part);
+            Py_DECREF(parts);
+            return NULL;
+        }
+        Py_DECREF(part);
+    }
+    PyObject *sep = PyUnicode_FromString(", ");
+    PyObject *body = sep != NULL ? PyUnicode_Join(sep, parts) : NULL;
+    PyObject *r = body != NULL ? PyUnicode_FromFormat("cohive.Map({%U})", body) : NULL;
+    Py_XDECREF(sep);
+    Py_XDECREF(body);
+    Py_DECREF(parts);
+    return r;
+}
+
+/* --- iteration ---------------------------------------------------------------------- */
+
+enum iter_kind { ITER_KEYS, ITER_VALUES, ITER_ITEMS };
+
+typedef struct {
+    PyObject_HEAD
+    ch_map *map; /* keeps the tree alive while iterating */
+    ch_hamt_iter it;
+    enum iter_kind kind;
+} MapIterObject;
+
+static PyObject *new_iter(PyObject *self, enum iter_kind kind)
+{
+    cohive_state *st = state_of(self);
+    MapIterObject *it = PyObject_New(MapIterObject, st->MapIter_Type);
+    if (it == NULL)
+        return NULL;
+    it->map = MAP(self);
+    ch_incref(ch_from_ptr(it->map));
+    ch_hamt_iter_init(&it->it, it->map->root);
+    it->kind = kind;
+    return (PyObject *)it;
+}
+
+static PyObject *MapIter_next(PyObject *self)
+{
+    MapIterObject *it = (MapIterObject *)self;
+    cohive_state *st = state_of(self);
+    ch_val key, val;
+    if (!ch_hamt_iter_next(&it->it, &key, &val))
+        return NULL;
+    switch (it->kind) {
+    case ITER_KEYS:
+        return cohive_read(st, key);
+    case ITER_VALUES:
+        return cohive_read(st, val);
+    default: {
+        PyObject *k = cohive_read(st, key);
+        PyObject *v = k != NULL ? cohive_read(st, val) : NULL;
+        PyObject *pair = v != NULL ? PyTuple_Pack(2, k, v) : NULL;
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        return pair;
+    }
+    }
+}
+
+static void MapIter_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    ch_decref(ch_from_ptr(((MapIterObject *)self)->map));
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyObject *Map_iter(PyObject *self) { return new_iter(self, ITER_KEYS); }
+static PyObject *Map_iter_values(PyObject *self, PyObject *unused) { return new_iter(self, ITER_VALUES); }
+static PyObject *Map_iter_items(PyObject *self, PyObject *unused) { return new_iter(self, ITER_ITEMS); }
+
+static PyObject *make_view(PyObject *self, PyObject *view_class)
+{
+    if (view_class == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "cohive views are not set up: import cohive, not cohive._cohive");
+        return NULL;
+    }
+    return PyObject_CallOneArg(view_class, self);
+}
+
+static PyObject *Map_keys(PyObject *self, PyObject *unused) { return make_view(self, state_of(self)->keys_view); }
+static PyObject *Map_values(PyObject *self, PyObject *unused) { return make_view(self, state_of(self)->values_view); }
+static PyObject *Map_items(PyObject *self, PyObject *unused) { return make_view(self, state_of(self)->items_view); }
+
+/* --- copying, pickling, thawing ---------------------------------------------------- */
+
+static PyObject *Map_copy(PyObject *self, PyObject *unused) { return Py_NewRef(self); }
+
+static PyObject *Map_reduce(PyObject *self, PyObject *unused)
+{
+    cohive_state *st = state_of(self);
+    PyObject *it = Map_iter_items(self, NULL);
+    PyObject *items = it != NULL ? PySequence_List(it) : NULL;
+    Py_XDECREF(it);
+    if (items == NULL)
+        return NULL;
+    return Py_BuildValue("O(siN)", st->restore, "Map", 1, items);
+}
+
+static PyObject *Map_thaw(PyObject *self, PyObject *unused) { return cohive_thaw(state_of(self), ch_from_ptr(MAP(self))); }
+
+static PyObject *Map_mutate(PyObject *self, PyObject *unused);
+
+static PyMethodDef Map_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))Map_get, METH_FASTCALL,
+     "get(key, default=None, /)\n--\n\nThe value for key if present, else default."},
+    {"set", (PyCFunction)(void (*)(void))Map_set, METH_FASTCALL,
+     "set(key, value, /)\n--\n\nA new Map with key set to value (frozen); this Map is unchanged. O(log n)."},
+    {"delete", Map_delete, METH_O,
+     "delete(key, /)\n--\n\nA new Map without key; KeyError if key is absent. O(log n)."},
+    {"update", (PyCFunction)(void (*)(void))Map_update, METH_VARARGS | METH_KEYWORDS,
+     "update(col=(), /, **kw)\n--\n\nA new Map with the items of a mapping or iterable of pairs, and kw, added."},
+    {"mutate", Map_mutate, METH_NOARGS,
+     "mutate()\n--\n\nA MapMutation for making many edits and finishing them into one new Map."},
+    {"keys", Map_keys, METH_NOARGS, "keys()\n--\n\nA set-like view of the keys."},
+    {"values", Map_values, METH_NOARGS, "values()\n--\n\nA view of the values."},
+    {"items", Map_items, METH_NOARGS, "items()\n--\n\nA set-like view of the (key, value) pairs."},
+    {"_iter_values", Map_iter_values, METH_NOARGS, NULL},
+    {"_iter_items", Map_iter_items, METH_NOARGS, NULL},
+    {"thaw", Map_thaw, METH_NOARGS,
+     "thaw()\n--\n\nA plain dict, with nested Maps, lists and sets thawed too."},
+    {"__copy__", Map_copy, METH_NOARGS, "Maps are immutable: the copy is the Map itself. O(1)."},
+    {"__deepcopy__", Map_copy, METH_O, "Maps are immutable: the copy is the Map itself. O(1)."},
+    {"__reduce__", Map_reduce, METH_NOARGS, NULL},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585."},
+    {NULL},
+};
+
+PyDoc_STRVAR(Map_doc, "Map(col=(), /, **kw)\n--\n\n"
+"An immutable mapping shared across interpreters.\n\n"
+"Keys and values are frozen on the way in (dict -> Map, list -> FrozenList,\n"
+"set -> frozenset, recursively) and live in native memory owned by no\n"
+"interpreter. set/delete/update return new Maps in O(log n), sharing\n"
+"structure with this one; copying is O(1). Keys compare as in dict.");
+
+static PyType_Slot Map_slots[] = {
+    {Py_tp_doc, (void *)Map_doc},
+    {Py_tp_new, Map_new},
+    {Py_tp_dealloc, Map_dealloc},
+    {Py_tp_repr, Map_repr},
+    {Py_tp_hash, Map_hash},
+    {Py_tp_richcompare, Map_richcompare},
+    {Py_tp_iter, Map_iter},
+    {Py_tp_methods, Map_methods},
+    {Py_mp_length, Map_len},
+    {Py_mp_subscript, Map_subscript},
+    {Py_sq_length, Map_len},
+    {Py_sq_contains, Map_contains},
+    {Py_nb_or, Map_or},
+    {0, NULL},
+};
+
+static PyType_Spec Map_spec = {
+    .name = "cohive.Map",
+    .basicsize = sizeof(MapObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_MAPPING,
+    .slots = Map_slots,
+};
+
+static PyType_Slot MapIter_slots[] = {
+    {Py_tp_dealloc, MapIter_dealloc},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, MapIter_next},
+    {0, NULL},
+};
+
+static PyType_Spec MapIter_spec = {
+    .name = "cohive._cohive.MapIterator",
+    .basicsize = sizeof(MapIterObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = MapIter_slots,
+};
+
+/* --- MapMutation ---------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    map_edit edit;
+    bool finished;
+} MutationObject;
+
+#define EDIT(o) (&((MutationObject *)(o))->edit)
+
+static PyObject *Map_mutate(PyObject *self, PyObject *unused)
+{
+    MutationObject *m = PyObject_New(MutationObject, state_of(self)->MapMutation_Type);
+    if (m == NULL)
+        return NULL;
+    edit_begin(&m->edit, MAP(self));
+    m->finished = false;
+    return (PyObject *)m;
+}
+
+static void Mutation_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    edit_discard(EDIT(self));
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static int check_open(PyObject *self)
+{
+    if (((MutationObject *)self)->finished) {
+        PyErr_SetString(PyExc_ValueError, "this MapMutation has been finished");
+        return -1;
+    }
+    return 0;
+}
+
+static int Mutation_ass_subscript(PyObject *self, PyObject *k, PyObject *v)
+{
+    int rc = -1;
+    Py_BEGIN_CRITICAL_SECTION(self);
+    if (check_open(self) == 0) {
+        if (v != NULL) {
+            rc = edit_set(state_of(self), EDIT(self), k, v);
+        } else {
+            rc = edit_delete(state_of(self), EDIT(self), k);
+            if (rc == 0)
+                set_key_error(k);
+            rc = rc > 0 ? 0 : -1;
+        }
+    }
+    Py_END_CRITICAL_SECTION();
+    return rc;
+}
+
+static PyObject *Mutation_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!cohive_check_nargs("set", nargs, 2, 2))
+        return NULL;
+    return Mutation_ass_subscript(self, args[0], args[1]) < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+static PyObject *Mutation_delete(PyObject *self, PyObject *k)
+{
+    return Mutation_ass_subscript(self, k, NULL) < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+static PyObject *Mutation_pop(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!cohive_check_nargs("pop", nargs, 1, 2))
+        return NULL;
+    PyObject *result = NULL;
+    Py_BEGIN_CRITICAL_SECTION(self);
+    if (check_open(self) == 0) {
+        cohive_state *st = state_of(self);
+        ch_val v;
+        int rc = lookup(st, EDIT(self)->root, args[0], &v);
+        if (rc > 0) {
+            result = cohive_read(st, v);
+            if (result != NULL && edit_delete(st, EDIT(self), args[0]) < 0)
+                Py_CLEAR(result);
+        } else if (rc == 0) {
+            if (nargs > 1)
+                result = Py_NewRef(args[1]);
+            else
+                set_key_error(args[0]);
+        }
+    }
+    Py_END_CRITICAL_SECTION();
+    return result;
+}
+
+static PyObject *Mutation_update(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    int rc = -1;
+    Py_BEGIN_CRITICAL_SECTION(self);
+    if (check_open(self) == 0)
+        rc = edit_update(state_of(self), EDIT(self), args, kwargs, "update");
+    Py_END_CRITICAL_SECTION();
+    return rc < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+static PyObject *Mutation_finish(PyObject *self, PyObject *unused)
+{
+    PyObject *result;
+    Py_BEGIN_CRITICAL_SECTION(self);
+    map_edit *e = EDIT(self);
+    ch_map *m = ch_map_new(e->root, e->count, e->depth);
+    if (m == NULL) {
+        result = PyErr_NoMemory();
+    } else {
+        ch_incref(ch_from_ptr(e->root)); /* shared with the Map from now on */
+        ((MutationObject *)self)->finished = true;
+        result = cohive_wrap_map(state_of(self), m);
+    }
+    Py_END_CRITICAL_SECTION();
+    return result;
+}
+
+static PyObject *Mutation_enter(PyObject *self, PyObject *unused) { return Py_NewRef(self); }
+
+static PyObject *Mutation_exit(PyObject *self, PyObject *args)
+{
+    ((MutationObject *)self)->finished = true;
+    Py_RETURN_FALSE;
+}
+
+static PyObject *Mutation_subscript(PyObject *self, PyObject *k)
+{
+    cohive_state *st = state_of(self);
+    ch_val v;
+    int rc = lookup(st, EDIT(self)->root, k, &v);
+    if (rc > 0)
+        return cohive_read(st, v);
+    if (rc == 0)
+        set_key_error(k);
+    return NULL;
+}
+
+static PyObject *Mutation_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!cohive_check_nargs("get", nargs, 1, 2))
+        return NULL;
+    return get_or_default(state_of(self), EDIT(self)->root, args[0], nargs > 1 ? args[1] : Py_None);
+}
+
+static int Mutation_contains(PyObject *self, PyObject *k)
+{
+    ch_val v;
+    return lookup(state_of(self), EDIT(self)->root, k, &v);
+}
+
+static Py_ssize_t Mutation_len(PyObject *self) { return (Py_ssize_t)EDIT(self)->count; }
+
+static PyMethodDef Mutation_methods[] = {
+    {"set", (PyCFunction)(void (*)(void))Mutation_set, METH_FASTCALL, "set(key, value, /)\n--\n\nSet key to value."},
+    {"delete", Mutation_delete, METH_O, "delete(key, /)\n--\n\nRemove key; KeyError if absent."},
+    {"pop", (PyCFunction)(void (*)(void))Mutation_pop, METH_FASTCALL,
+     "pop(key, default=<unset>, /)\n--\n\nRemove key and return its value (or default)."},
+    {"update", (PyCFunction)(void (*)(void))Mutation_update, METH_VARARGS | METH_KEYWORDS,
+     "update(col=(), /, **kw)\n--\n\nSet every item of a mapping or iterable of pairs, and kw, all or none."},
+    {"get", (PyCFunction)(void (*)(void))Mutation_get, METH_FASTCALL, "get(key, default=None, /)"},
+    {"finish", Mutation_finish, METH_NOARGS,
+     "finish()\n--\n\nThe edited Map. The mutation accepts no more edits afterwards."},
+    {"__enter__", Mutation_enter, METH_NOARGS, NULL},
+    {"__exit__", Mutation_exit, METH_VARARGS, NULL},
+    {NULL},
+};
+
+static PyType_Slot Mutation_slots[] = {
+    {Py_tp_doc, (void *)"A batch of edits to a Map; finish() returns the new Map. Made by Map.mutate()."},
+    {Py_tp_dealloc, Mutation_dealloc},
+    {Py_tp_methods, Mutation_methods},
+    {Py_tp_hash, PyObject_HashNotImplemented},
+    {Py_mp_length, Mutation_len},
+    {Py_mp_subscript, Mutation_subscript},
+    {Py_mp_ass_subscript, Mutation_ass_subscript},
+    {Py_sq_contains, Mutation_contains},
+    {0, NULL},
+};
+
+static PyType_Spec Mutation_spec = {
+    .name = "cohive.MapMutation",
+    .basicsize = sizeof(MutationObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = Mutation_slots,
+};
+
+/* --- registration -------------------------------------------------------------------- */
+
+static PyTypeObject *add_type(PyObject *module, PyType_Spec *spec)
+{
+    PyTypeObject *tp = (PyTypeObject *)PyType_FromModuleAndSpec(module, spec, NULL);
+    if (tp != NULL && PyModule_AddType(module, tp) < 0)
+        Py_CLEAR(tp);
+    return tp;
+}
+
+int cohive_add_map_types(PyObject *module, cohive_state *st)
+{
+    st->Map_Type = add_type(module, &Map_spec);
+    st->MapMutation_Type = st->Map_Type ? add_type(module, &Mutation_spec) : NULL;
+    st->MapIter_Type = st->MapMutation_Type ? add_type(module, &MapIter_spec) : NULL;
+    return st->MapIter_Type != NULL ? 0 : -1;
+}

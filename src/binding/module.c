@@ -1,0 +1,173 @@
+/*
+ * The cohive._cohive extension module: multi-phase init, per-module state,
+ * safe in isolated subinterpreters with their own GIL (PEP 684) and on
+ * free-threaded builds.  Each interpreter gets its own module object and
+ * types; only the native values underneath are shared.
+ */
+#include "binding.h"
+
+static PyObject *freeze_py(PyObject *module, PyObject *obj)
+{
+    cohive_state *st = PyModule_GetState(module);
+    if (Py_TYPE(obj) == st->Map_Type || Py_TYPE(obj) == st->FrozenList_Type)
+        return Py_NewRef(obj);
+    ch_val v;
+    if (cohive_freeze(st, obj, "value", &v) < 0)
+        return NULL;
+    PyObject *r = cohive_read(st, v);
+    ch_decref(v);
+    return r;
+}
+
+static PyObject *thaw_py(PyObject *module, PyObject *obj)
+{
+    cohive_state *st = PyModule_GetState(module);
+    ch_val v;
+    if (cohive_freeze(st, obj, "value", &v) < 0)
+        return NULL;
+    PyObject *r = cohive_thaw(st, v);
+    ch_decref(v);
+    return r;
+}
+
+static PyObject *native_bytes(PyObject *module, PyObject *unused) { return PyLong_FromLongLong(ch_native_bytes()); }
+
+static PyObject *native_blocks(PyObject *module, PyObject *unused)
+{
+    return PyLong_FromLongLong(ch_native_blocks());
+}
+
+static PyObject *hash_py(PyObject *module, PyObject *obj)
+{
+    ch_val v;
+    if (cohive_freeze_key(PyModule_GetState(module), obj, &v) < 0)
+        return NULL;
+    uint64_t h = ch_hash(v);
+    ch_decref(v);
+    return PyLong_FromUnsignedLongLong(h);
+}
+
+static PyObject *set_hash_mask(PyObject *module, PyObject *mask)
+{
+    unsigned long long m = PyLong_AsUnsignedLongLong(mask);
+    if (m == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    uint64_t old = ch_hash_mask;
+    ch_hash_mask = m;
+    return PyLong_FromUnsignedLongLong(old);
+}
+
+static PyObject *register_views(PyObject *module, PyObject *args)
+{
+    cohive_state *st = PyModule_GetState(module);
+    PyObject *k, *v, *i;
+    if (!PyArg_ParseTuple(args, "OOO:_register_views", &k, &v, &i))
+        return NULL;
+    Py_XSETREF(st->keys_view, Py_NewRef(k));
+    Py_XSETREF(st->values_view, Py_NewRef(v));
+    Py_XSETREF(st->items_view, Py_NewRef(i));
+    Py_RETURN_NONE;
+}
+
+#define PICKLE_VERSION 1
+
+static PyObject *restore(PyObject *module, PyObject *args)
+{
+    cohive_state *st = PyModule_GetState(module);
+    const char *kind;
+    int version;
+    PyObject *payload;
+    if (!PyArg_ParseTuple(args, "siO:_restore", &kind, &version, &payload))
+        return NULL;
+    if (version != PICKLE_VERSION)
+        return PyErr_Format(PyExc_ValueError,
+                            "cannot load a cohive %s pickled in format version %d: this cohive reads version %d",
+                            kind, version, PICKLE_VERSION);
+    if (strcmp(kind, "Map") == 0)
+        return PyObject_CallOneArg((PyObject *)st->Map_Type, payload);
+    if (strcmp(kind, "FrozenList") == 0)
+        return PyObject_CallOneArg((PyObject *)st->FrozenList_Type, payload);
+    return PyErr_Format(PyExc_ValueError, "cannot load a pickled cohive %s: unknown kind", kind);
+}
+
+static PyMethodDef module_functions[] = {
+    {"freeze", freeze_py, METH_O,
+     "freeze(obj, /)\n--\n\nThe frozen, shareable form of obj: dicts become Maps, lists FrozenLists, sets\n"
+     "frozensets, recursively. TypeError/ValueError name the path to anything unshareable."},
+    {"thaw", thaw_py, METH_O,
+     "thaw(obj, /)\n--\n\nPlain Python data for a frozen value: Maps become dicts, FrozenLists lists, and\n"
+     "frozen sets sets again (keys and set items stay hashable)."},
+    {"native_bytes", native_bytes, METH_NOARGS,
+     "native_bytes()\n--\n\nBytes of native memory cohive holds now, in the whole process."},
+    {"native_blocks", native_blocks, METH_NOARGS,
+     "native_blocks()\n--\n\nNative allocations cohive holds now, in the whole process."},
+    {"_hash", hash_py, METH_O, "The stable native hash of a key (for tests)."},
+    {"_set_hash_mask", set_hash_mask, METH_O, "Test hook: and every key hash with mask; returns the old mask."},
+    {"_register_views", register_views, METH_VARARGS, NULL},
+    {"_restore", restore, METH_VARARGS, "Rebuilds a pickled Map or FrozenList."},
+    {NULL},
+};
+
+static int module_exec(PyObject *module)
+{
+    cohive_state *st = PyModule_GetState(module);
+    if (cohive_add_map_types(module, st) < 0 || cohive_add_list_type(module, st) < 0)
+        return -1;
+    st->restore = PyObject_GetAttrString(module, "_restore");
+    if (st->restore == NULL)
+        return -1;
+    return PyModule_AddIntConstant(module, "MAX_DEPTH", CH_MAX_DEPTH);
+}
+
+static int module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    cohive_state *st = PyModule_GetState(module);
+    Py_VISIT(st->Map_Type);
+    Py_VISIT(st->MapMutation_Type);
+    Py_VISIT(st->MapIter_Type);
+    Py_VISIT(st->FrozenList_Type);
+    Py_VISIT(st->keys_view);
+    Py_VISIT(st->values_view);
+    Py_VISIT(st->items_view);
+    Py_VISIT(st->restore);
+    return 0;
+}
+
+static int module_clear(PyObject *module)
+{
+    cohive_state *st = PyModule_GetState(module);
+    Py_CLEAR(st->Map_Type);
+    Py_CLEAR(st->MapMutation_Type);
+    Py_CLEAR(st->MapIter_Type);
+    Py_CLEAR(st->FrozenList_Type);
+    Py_CLEAR(st->keys_view);
+    Py_CLEAR(st->values_view);
+    Py_CLEAR(st->items_view);
+    Py_CLEAR(st->restore);
+    return 0;
+}
+
+static void module_free(void *module) { module_clear((PyObject *)module); }
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#ifdef Py_mod_gil
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL},
+};
+
+static PyModuleDef cohive_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "cohive._cohive",
+    .m_doc = "cohive's native core: frozen values and the shared Map.",
+    .m_size = sizeof(cohive_state),
+    .m_methods = module_functions,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__cohive(void) { return PyModuleDef_Init(&cohive_module); }

@@ -1,0 +1,101 @@
+/*
+ * Freeing objects whose last reference went away.
+ *
+ * Dropping the last reference to a big map releases millions of objects,
+ * and values may nest hundreds of levels deep, so this never recurses: it
+ * keeps an explicit work list of objects whose count reached zero.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hamt.h"
+#include "value.h"
+
+size_t ch_object_size(const ch_head *o)
+{
+    switch (o->type) {
+    case CH_STR:
+        return sizeof(ch_str) + (size_t)((const ch_str *)o)->len * ch_str_width((const ch_str *)o);
+    case CH_BYTES:
+        return sizeof(ch_str) + ((const ch_str *)o)->len;
+    case CH_FLOAT:
+        return sizeof(ch_float);
+    case CH_COMPLEX:
+        return sizeof(ch_complex);
+    case CH_BIGINT:
+        return sizeof(ch_bigint) + ((const ch_bigint *)o)->len;
+    case CH_TUPLE:
+    case CH_LIST:
+    case CH_SET:
+        return sizeof(ch_seq) + (size_t)((const ch_seq *)o)->len * sizeof(ch_val);
+    case CH_MAP:
+        return sizeof(ch_map);
+    case CH_NODE:
+        return ch_node_size((const ch_node *)o);
+    case CH_COLLISION:
+        return ch_collision_size((const ch_collision *)o);
+    default:
+        return 0;
+    }
+}
+
+/* The words of `o` that hold references. */
+static ch_val *owned_words(ch_head *o, size_t *n)
+{
+    switch (o->type) {
+    case CH_TUPLE:
+    case CH_LIST:
+    case CH_SET:
+        *n = ((ch_seq *)o)->len;
+        return ((ch_seq *)o)->items;
+    case CH_MAP:
+        *n = 1;
+        return (ch_val *)&((ch_map *)o)->root;
+    case CH_NODE: {
+        ch_node *node = (ch_node *)o;
+        *n = 2 * (size_t)ch_popcount(node->datamap) + ch_popcount(node->nodemap);
+        return node->slot;
+    }
+    case CH_COLLISION:
+        *n = 2 * (size_t)((ch_collision *)o)->count;
+        return ((ch_collision *)o)->slot;
+    default:
+        *n = 0;
+        return NULL;
+    }
+}
+
+void ch_release(ch_head *o)
+{
+    ch_head *local[128];
+    ch_head **work = local;
+    size_t cap = 128, len = 0;
+    work[len++] = o;
+    while (len > 0) {
+        ch_head *x = work[--len];
+        size_t n;
+        ch_val *words = owned_words(x, &n);
+        for (size_t i = 0; i < n; i++) {
+            if (!ch_is_ptr(words[i]))
+                continue;
+            ch_head *child = ch_ptr(words[i]);
+            if (atomic_fetch_sub_explicit(&child->refcnt, 1, memory_order_release) != 1)
+                continue;
+            atomic_thread_fence(memory_order_acquire);
+            if (len == cap) {
+                ch_head **bigger = malloc(2 * cap * sizeof(ch_head *));
+                if (bigger == NULL)
+                    continue; /* out of memory: leak `child` rather than crash */
+                memcpy(bigger, work, len * sizeof(ch_head *));
+                if (work != local)
+                    free(work);
+                work = bigger;
+                cap *= 2;
+            }
+            work[len++] = child;
+        }
+        ch_free(x, ch_object_size(x));
+    }
+    if (work != local)
+        free(work);
+}

@@ -1,0 +1,38 @@
+/*
+ * Frozen values: constructors, hashing and equality with dict semantics.
+ */
+#ifndef COHIVE_CORE_VALUE_H
+#define COHIVE_CORE_VALUE_H
+
+#include "hash.h"
+#include "object.h"
+
+/* Constructors return a new reference, or CH_NOVALUE when out of memory. */
+ch_val ch_str_new(int str_flag, const void *data, size_t len); /* len in code units */
+ch_val ch_bytes_new(const void *data, size_t len);
+ch_val ch_float_new(double value);
+ch_val ch_complex_new(double real, double imag);
+/* `le` is minimal two's complement, little endian, too wide for a small int. */
+ch_val ch_bigint_new(const unsigned char *le, size_t len);
+
+/* A tuple, list or set of `len` items, all None until the caller fills them. */
+ch_seq *ch_seq_new(ch_type type, uint32_t len);
+/* Sorts a set's items by hash and drops duplicates; may shrink (and move) it.
+ * Returns the set, or NULL when out of memory (the set is then released). */
+ch_seq *ch_set_finish(ch_seq *set);
+
+static inline unsigned ch_str_width(const ch_str *s) { return s->h.flags == CH_STR_ASCII ? 1 : s->h.flags; }
+
+/* The hash used to place a key in a map (and-ed with ch_hash_mask). */
+uint64_t ch_hash(ch_val v);
+/* The same hash for str data not yet frozen (lookups build no object). */
+uint64_t ch_hash_str(int str_flag, const void *data, size_t len);
+
+/* Equality as dict keys compare: 1 == 1.0 == True, -0.0 == 0.0, a set equals
+ * the frozenset with the same items; NaNs are equal when their bits are. */
+bool ch_eq(ch_val a, ch_val b);
+
+/* Nesting depth: 0 for scalars, 1 + the deepest item for containers. */
+static inline unsigned ch_depth(ch_val v) { return ch_is_ptr(v) ? ch_ptr(v)->aux : 0; }
+
+#endif
