@@ -47,6 +47,8 @@ static inline cohive_state *state_of(PyObject *self)
  * ("value", "key", ...).  On error sets TypeError/ValueError naming the
  * offending type and its path inside `obj`, and stores nothing. */
 int cohive_freeze(cohive_state *st, PyObject *obj, const char *what, ch_val *out);
+/* The same for the value stored under `key`; error paths start value[key]. */
+int cohive_freeze_item_value(cohive_state *st, PyObject *key, PyObject *value, ch_val *out);
 /* The same for a map key: unhashable containers (list, dict, set) are refused. */
 int cohive_freeze_key(cohive_state *st, PyObject *obj, ch_val *out);
 

@@ -29,6 +29,7 @@ typedef struct {
 typedef struct {
     cohive_state *st;
     const char *what;
+    PyObject *under_key; /* when freezing a map value: its key, for the path */
     int depth;                          /* containers entered so far */
     PyObject *open[CH_MAX_DEPTH];       /* those containers, outermost first */
     path_step path[CH_MAX_DEPTH];       /* the step taken inside each of them */
@@ -39,7 +40,8 @@ typedef struct {
 
 static PyObject *path_text(freezer *f)
 {
-    PyObject *text = PyUnicode_FromString(f->what);
+    PyObject *text = f->under_key != NULL ? PyUnicode_FromFormat("%s[%.60R]", f->what, f->under_key)
+                                          : PyUnicode_FromString(f->what);
     for (int i = 0; text != NULL && i < f->depth; i++) {
         path_step *s = &f->path[i];
         PyObject *part;
@@ -250,43 +252,50 @@ static int freeze_dict(freezer *f, PyObject *o, ch_val *out)
 {
     if (enter(f, o) < 0)
         return -1;
-    ch_node *root = NULL;
-    uint64_t count = 0;
+    Py_ssize_t size = PyDict_GET_SIZE(o), n = 0;
+    ch_entry *entries = PyMem_Malloc((size_t)(size > 0 ? size : 1) * sizeof(ch_entry));
+    if (entries == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     unsigned depth = 0;
     Py_ssize_t pos = 0;
     PyObject *k, *v;
     while (PyDict_Next(o, &pos, &k, &v)) {
-        ch_val key, val;
-        int added;
+        ch_entry *e = &entries[n];
         step(f, STEP_KEY, k, 0);
-        if (freeze(f, k, true, &key) < 0)
+        if (freeze(f, k, true, &e->key) < 0)
             goto error;
         step(f, STEP_ITEM, k, 0);
-        if (freeze(f, v, false, &val) < 0) {
-            ch_decref(key);
+        if (freeze(f, v, false, &e->val) < 0) {
+            ch_decref(e->key);
             goto error;
         }
-        unsigned d = ch_depth(key) > ch_depth(val) ? ch_depth(key) : ch_depth(val);
+        e->hash = ch_hash(e->key);
+        n++;
+        unsigned d = ch_depth(e->key) > ch_depth(e->val) ? ch_depth(e->key) : ch_depth(e->val);
         if (d > depth)
             depth = d;
-        if (ch_hamt_set(&root, key, ch_hash(key), val, &added) < 0) {
-            ch_decref(key);
-            ch_decref(val);
-            PyErr_NoMemory();
-            goto error;
-        }
-        count += (uint64_t)added;
     }
-    ch_map *m = ch_map_new(root, count, (uint16_t)(depth + 1));
+    ch_node *root;
+    uint64_t count;
+    int rc = ch_hamt_build(entries, (size_t)n, &root, &count);
+    PyMem_Free(entries);
+    ch_map *m = rc == 0 ? ch_map_new(root, count, (uint16_t)(depth + 1)) : NULL;
     if (m == NULL) {
+        ch_decref(ch_from_ptr(root));
         PyErr_NoMemory();
-        goto error;
+        return -1;
     }
     f->depth--;
     *out = ch_from_ptr(m);
     return 0;
 error:
-    ch_decref(ch_from_ptr(root));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        ch_decref(entries[i].key);
+        ch_decref(entries[i].val);
+    }
+    PyMem_Free(entries);
     return -1;
 }
 
@@ -348,6 +357,12 @@ int cohive_freeze(cohive_state *st, PyObject *obj, const char *what, ch_val *out
 {
     freezer f = {.st = st, .what = what, .depth = 0, .unshareable = false};
     return freeze(&f, obj, false, out);
+}
+
+int cohive_freeze_item_value(cohive_state *st, PyObject *key, PyObject *value, ch_val *out)
+{
+    freezer f = {.st = st, .what = "value", .under_key = key, .depth = 0, .unshareable = false};
+    return freeze(&f, value, false, out);
 }
 
 int cohive_freeze_key(cohive_state *st, PyObject *obj, ch_val *out)

@@ -70,7 +70,7 @@ static int edit_set(cohive_state *st, map_edit *e, PyObject *k, PyObject *v)
     ch_val key, val;
     if (cohive_freeze_key(st, k, &key) < 0)
         return -1;
-    if (cohive_freeze(st, v, "value", &val) < 0) {
+    if (cohive_freeze_item_value(st, k, v, &val) < 0) {
         ch_decref(key);
         return -1;
     }

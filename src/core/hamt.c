@@ -49,8 +49,17 @@
  * edit copies again.  Copying a node increments the counts of everything it
  * points to, so below a copied node nothing looks unique any more.
  *
+ * Bulk building
+ * -------------
+ * Map(dict) knows all its entries up front, so ch_hamt_build builds the
+ * tree top down instead: the entries are partitioned by their first five
+ * hash bits into 32 buckets (a stable counting sort), a bucket of one entry
+ * becomes an inline pair, a bigger bucket a child built the same way from
+ * the next five bits.  Every node is allocated once, at its final size.
+ *
  * Nothing here recurses deeper than the 14 levels of the tree.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "hamt.h"
@@ -113,7 +122,7 @@ ch_val ch_hamt_get(const ch_node *root, ch_val key, uint64_t hash)
         if (h->type == CH_COLLISION) {
             const ch_collision *c = (const ch_collision *)h;
             for (uint32_t i = 0; c->hash == hash && i < c->count; i++)
-                if (ch_eq(c->slot[2 * i], key))
+                if (ch_key_eq(c->slot[2 * i], key))
                     return c->slot[2 * i + 1];
             return CH_NOVALUE;
         }
@@ -121,7 +130,7 @@ ch_val ch_hamt_get(const ch_node *root, ch_val key, uint64_t hash)
         uint32_t bit = bit_for(hash, shift);
         if (n->datamap & bit) {
             unsigned i = index_below(n->datamap, bit);
-            return ch_eq(n->slot[2 * i], key) ? n->slot[2 * i + 1] : CH_NOVALUE;
+            return ch_key_eq(n->slot[2 * i], key) ? n->slot[2 * i + 1] : CH_NOVALUE;
         }
         if (!(n->nodemap & bit))
             return CH_NOVALUE;
@@ -196,7 +205,7 @@ static int collision_set(ch_val *slot, ch_val key, ch_val val, int *added)
     if (c == NULL)
         return -1;
     for (uint32_t i = 0; i < c->count; i++) {
-        if (ch_eq(c->slot[2 * i], key)) {
+        if (ch_key_eq(c->slot[2 * i], key)) {
             ch_val old = c->slot[2 * i + 1];
             c->slot[2 * i + 1] = val;
             ch_decref(old);
@@ -234,7 +243,7 @@ static int node_set(ch_val *slot, unsigned shift, uint64_t hash, ch_val key, ch_
     if (n->datamap & bit) {
         unsigned i = index_below(n->datamap, bit);
         ch_val old_key = n->slot[2 * i], old_val = n->slot[2 * i + 1];
-        if (ch_eq(old_key, key)) {
+        if (ch_key_eq(old_key, key)) {
             n->slot[2 * i + 1] = val;
             ch_decref(old_val);
             ch_decref(key);
@@ -293,6 +302,158 @@ int ch_hamt_set(ch_node **root, ch_val key, uint64_t hash, ch_val val, int *adde
     int rc = node_set(&slot, 0, hash, key, val, added);
     *root = (ch_node *)ch_ptr(slot);
     return rc;
+}
+
+/* --- bulk building ---------------------------------------------------------------- */
+
+static void release_entries(const ch_entry *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ch_decref(e[i].key);
+        ch_decref(e[i].val);
+    }
+}
+
+/* Entries with equal full hashes: merge equal keys, then one pair or a
+ * collision node. */
+static int build_collision(ch_entry *e, size_t n, ch_head **out, ch_entry *lone, uint64_t *count)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < kept && !ch_key_eq(e[j].key, e[i].key))
+            j++;
+        if (j < kept) { /* a repeated key: keep the first key, the last value */
+            ch_decref(e[i].key);
+            ch_decref(e[j].val);
+            e[j].val = e[i].val;
+        } else {
+            e[kept++] = e[i];
+        }
+    }
+    *count += kept;
+    if (kept == 1) {
+        *lone = e[0];
+        return 1;
+    }
+    ch_collision *c = collision_alloc(e[0].hash, (uint32_t)kept);
+    if (c == NULL) {
+        release_entries(e, kept);
+        *count -= kept;
+        return -1;
+    }
+    for (size_t i = 0; i < kept; i++) {
+        c->slot[2 * i] = e[i].key;
+        c->slot[2 * i + 1] = e[i].val;
+    }
+    *out = &c->h;
+    return 0;
+}
+
+/* Builds the subtree of e[0..n), n >= 1, whose hashes agree below `shift`.
+ * Returns 0 with a node in *out, 1 when everything merged into the single
+ * pair *lone (which the parent then holds inline), or -1 when out of memory
+ * (every entry of the range released). */
+static int build_level(ch_entry *e, ch_entry *scratch, size_t n, unsigned shift, ch_head **out, ch_entry *lone,
+                       uint64_t *count)
+{
+    if (n == 1) {
+        *lone = e[0];
+        *count += 1;
+        return 1;
+    }
+    if (shift >= HASH_BITS)
+        return build_collision(e, n, out, lone, count);
+
+    size_t start[33] = {0};
+    for (size_t i = 0; i < n; i++)
+        start[((e[i].hash >> shift) & 31) + 1]++;
+    for (int b = 0; b < 32; b++)
+        start[b + 1] += start[b];
+    size_t fill[32];
+    memcpy(fill, start, sizeof fill);
+    for (size_t i = 0; i < n; i++)
+        scratch[fill[(e[i].hash >> shift) & 31]++] = e[i];
+
+    /* Build each bucket; the partitioned entries now live in `scratch`. */
+    ch_entry pairs[32];
+    ch_val children[32];
+    uint32_t datamap = 0, nodemap = 0;
+    unsigned npairs = 0, nchildren = 0;
+    for (int b = 0; b < 32; b++) {
+        size_t size = start[b + 1] - start[b];
+        if (size == 0)
+            continue;
+        ch_head *child = NULL;
+        ch_entry pair;
+        int rc = build_level(scratch + start[b], e + start[b], size, shift + BITS_PER_LEVEL, &child, &pair, count);
+        if (rc < 0) {
+            release_entries(pairs, npairs);
+            for (unsigned i = 0; i < nchildren; i++)
+                ch_decref(children[i]);
+            release_entries(scratch + start[b + 1], n - start[b + 1]);
+            return -1;
+        }
+        if (rc == 1) {
+            datamap |= (uint32_t)1 << b;
+            pairs[npairs++] = pair;
+        } else {
+            nodemap |= (uint32_t)1 << b;
+            children[nchildren++] = ch_from_ptr(child);
+        }
+    }
+    if (npairs == 1 && nchildren == 0) { /* everything merged into one key */
+        *lone = pairs[0];
+        return 1;
+    }
+    ch_node *node = node_alloc(datamap, nodemap);
+    if (node == NULL) {
+        release_entries(pairs, npairs);
+        for (unsigned i = 0; i < nchildren; i++)
+            ch_decref(children[i]);
+        return -1;
+    }
+    for (unsigned i = 0; i < npairs; i++) {
+        node->slot[2 * i] = pairs[i].key;
+        node->slot[2 * i + 1] = pairs[i].val;
+    }
+    memcpy(node->slot + 2 * npairs, children, nchildren * sizeof(ch_val));
+    *out = &node->h;
+    return 0;
+}
+
+int ch_hamt_build(ch_entry *entries, size_t n, ch_node **root, uint64_t *count)
+{
+    *root = NULL;
+    *count = 0;
+    if (n == 0)
+        return 0;
+    ch_entry *scratch = malloc(n * sizeof(ch_entry));
+    if (scratch == NULL) {
+        release_entries(entries, n);
+        return -1;
+    }
+    ch_head *node = NULL;
+    ch_entry lone;
+    int rc = build_level(entries, scratch, n, 0, &node, &lone, count);
+    free(scratch);
+    if (rc < 0) {
+        *count = 0;
+        return -1;
+    }
+    if (rc == 1) { /* a root always is a node, even for one pair */
+        ch_node *single = node_alloc(bit_for(lone.hash, 0), 0);
+        if (single == NULL) {
+            release_entries(&lone, 1);
+            *count = 0;
+            return -1;
+        }
+        single->slot[0] = lone.key;
+        single->slot[1] = lone.val;
+        node = &single->h;
+    }
+    *root = (ch_node *)node;
+    return 0;
 }
 
 /* --- deletion -------------------------------------------------------------------- */

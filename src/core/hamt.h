@@ -42,6 +42,18 @@ ch_val ch_hamt_get(const ch_node *root, ch_val key, uint64_t hash);
  */
 int ch_hamt_set(ch_node **root, ch_val key, uint64_t hash, ch_val val, int *added);
 
+/* Builds a whole tree at once from `n` entries, faster than n inserts: each
+ * level is one stable partition of the entries, each node one exact-size
+ * allocation.  Steals every key and value; for equal keys the first key and
+ * the last value win, as in dict.  On success sets *root and *count and
+ * returns 0; out of memory it releases everything and returns -1.  `entries`
+ * is used as scratch space. */
+typedef struct {
+    uint64_t hash;
+    ch_val key, val;
+} ch_entry;
+int ch_hamt_build(ch_entry *entries, size_t n, ch_node **root, uint64_t *count);
+
 /* Removes `key`; *removed says whether it was there. */
 int ch_hamt_delete(ch_node **root, ch_val key, uint64_t hash, int *removed);
 

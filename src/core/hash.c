@@ -49,21 +49,40 @@ static inline uint64_t load64(const unsigned char *p)
     return v;
 }
 
+static inline uint64_t load32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 uint64_t ch_hash_bytes(const void *data, size_t len, uint64_t seed)
 {
     const unsigned char *p = data;
     const uint64_t k1 = UINT64_C(0xa0761d6478bd642f), k2 = UINT64_C(0xe7037ed1a0b428db);
-    uint64_t h = seed ^ fold_mul(len ^ k1, k2);
+    uint64_t h = seed ^ fold_mul(len ^ k1, k2), a, b;
     size_t n = len;
-    while (n >= 16) {
+    while (n > 16) {
         h = fold_mul(load64(p) ^ h ^ k1, load64(p + 8) ^ k2);
         p += 16;
         n -= 16;
     }
-    unsigned char tail[16] = {0};
-    memcpy(tail, p, n);
-    h = fold_mul(load64(tail) ^ h ^ k2, load64(tail + 8) ^ k1 ^ n);
-    return ch_mix64(h);
+    /* The last 1..16 bytes as two words, without copying: overlapping
+     * loads for 8..16 bytes, 4-byte loads for 4..7, single bytes below. */
+    if (n >= 8) {
+        a = load64(p);
+        b = load64(p + n - 8);
+    } else if (n >= 4) {
+        a = load32(p);
+        b = load32(p + n - 4);
+    } else if (n > 0) {
+        a = ((uint64_t)p[0] << 16) | ((uint64_t)p[n / 2] << 8) | p[n - 1];
+        b = 0;
+    } else {
+        a = b = 0;
+    }
+    h = fold_mul(a ^ h ^ k2, b ^ k1 ^ n);
+    return fold_mul(h ^ k1, len ^ k2);
 }
 
 /* x * 2**r mod P61 for x < 2**61, 0 <= r < 61: a rotation of 61 bits. */

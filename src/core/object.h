@@ -123,9 +123,9 @@ static inline bool ch_fits_smallint(int64_t i) { return i >= CH_SMALLINT_MIN && 
 
 static inline unsigned ch_popcount(uint32_t x)
 {
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__POPCNT__) || defined(__ARM_NEON) || defined(__aarch64__)
     return (unsigned)__builtin_popcount(x);
-#else
+#else /* without a popcount instruction the builtin is a slow library call */
     x = x - ((x >> 1) & 0x55555555u);
     x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
     return (((x + (x >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;

@@ -4,6 +4,8 @@
 #ifndef COHIVE_CORE_VALUE_H
 #define COHIVE_CORE_VALUE_H
 
+#include <string.h>
+
 #include "hash.h"
 #include "object.h"
 
@@ -31,6 +33,20 @@ uint64_t ch_hash_str(int str_flag, const void *data, size_t len);
 /* Equality as dict keys compare: 1 == 1.0 == True, -0.0 == 0.0, a set equals
  * the frozenset with the same items; NaNs are equal when their bits are. */
 bool ch_eq(ch_val a, ch_val b);
+
+/* ch_eq with the common case (two strs) inline: the map lookup hot path. */
+static inline bool ch_key_eq(ch_val a, ch_val b)
+{
+    if (a == b)
+        return true;
+    if (ch_is_ptr(a) && ch_is_ptr(b)) {
+        const ch_str *s = (const ch_str *)ch_ptr(a), *t = (const ch_str *)ch_ptr(b);
+        if (s->h.type == CH_STR && t->h.type == CH_STR)
+            return s->len == t->len && s->h.flags == t->h.flags &&
+                   memcmp(s->data, t->data, (size_t)s->len * ch_str_width(s)) == 0;
+    }
+    return ch_eq(a, b);
+}
 
 /* Nesting depth: 0 for scalars, 1 + the deepest item for containers. */
 static inline unsigned ch_depth(ch_val v) { return ch_is_ptr(v) ? ch_ptr(v)->aux : 0; }
