@@ -207,9 +207,9 @@ static PyObject *FrozenList_thaw(PyObject *self, PyObject *unused)
 
 static PyMethodDef FrozenList_methods[] = {
     {"index", (PyCFunction)(void (*)(void))FrozenList_index, METH_FASTCALL,
-     "index(value, start=0, stop=sys.maxsize, /)\n--\n\nFirst index of value; ValueError if absent."},
-    {"count", FrozenList_count, METH_O, "count(value, /)\n--\n\nNumber of occurrences of value."},
-    {"thaw", FrozenList_thaw, METH_NOARGS, "thaw()\n--\n\nA plain list, with nested values thawed too."},
+     "index($self, value, start=0, stop=sys.maxsize, /)\n--\n\nFirst index of value; ValueError if absent."},
+    {"count", FrozenList_count, METH_O, "count($self, value, /)\n--\n\nNumber of occurrences of value."},
+    {"thaw", FrozenList_thaw, METH_NOARGS, "thaw($self, /)\n--\n\nA plain list, with nested values thawed too."},
     {"__copy__", FrozenList_copy, METH_NOARGS, NULL},
     {"__deepcopy__", FrozenList_copy, METH_O, NULL},
     {"__reduce__", FrozenList_reduce, METH_NOARGS, NULL},

@@ -52,14 +52,13 @@
  * Bulk building
  * -------------
  * Map(dict) knows all its entries up front, so ch_hamt_build builds the
- * tree top down instead: the entries are partitioned by their first five
- * hash bits into 32 buckets (a stable counting sort), a bucket of one entry
+ * tree top down instead: the entries are partitioned in place by their
+ * first five hash bits into 32 buckets, a bucket of one entry
  * becomes an inline pair, a bigger bucket a child built the same way from
  * the next five bits.  Every node is allocated once, at its final size.
  *
  * Nothing here recurses deeper than the 14 levels of the tree.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "hamt.h"
@@ -323,7 +322,7 @@ static int build_collision(ch_entry *e, size_t n, ch_head **out, ch_entry *lone,
         size_t j = 0;
         while (j < kept && !ch_key_eq(e[j].key, e[i].key))
             j++;
-        if (j < kept) { /* a repeated key: keep the first key, the last value */
+        if (j < kept) { /* a repeated key (NaNs with equal bits): keep one pair */
             ch_decref(e[i].key);
             ch_decref(e[j].val);
             e[j].val = e[i].val;
@@ -350,12 +349,38 @@ static int build_collision(ch_entry *e, size_t n, ch_head **out, ch_entry *lone,
     return 0;
 }
 
+/* Reorders e[0..n) in place so that entries sharing the five hash bits at
+ * `shift` are contiguous, bucket b starting at start[b] (an American flag
+ * sort: each entry is swapped straight into its bucket). */
+static void partition(ch_entry *e, size_t n, unsigned shift, size_t start[33])
+{
+    memset(start, 0, 33 * sizeof(size_t));
+    for (size_t i = 0; i < n; i++)
+        start[((e[i].hash >> shift) & 31) + 1]++;
+    for (int b = 0; b < 32; b++)
+        start[b + 1] += start[b];
+    size_t next[32];
+    memcpy(next, start, sizeof next);
+    for (int b = 0; b < 32; b++) {
+        while (next[b] < start[b + 1]) {
+            ch_entry x = e[next[b]];
+            unsigned t = (unsigned)((x.hash >> shift) & 31);
+            while (t != (unsigned)b) { /* carry x to its bucket, picking up what was there */
+                ch_entry y = e[next[t]];
+                e[next[t]++] = x;
+                x = y;
+                t = (unsigned)((x.hash >> shift) & 31);
+            }
+            e[next[b]++] = x;
+        }
+    }
+}
+
 /* Builds the subtree of e[0..n), n >= 1, whose hashes agree below `shift`.
  * Returns 0 with a node in *out, 1 when everything merged into the single
  * pair *lone (which the parent then holds inline), or -1 when out of memory
  * (every entry of the range released). */
-static int build_level(ch_entry *e, ch_entry *scratch, size_t n, unsigned shift, ch_head **out, ch_entry *lone,
-                       uint64_t *count)
+static int build_level(ch_entry *e, size_t n, unsigned shift, ch_head **out, ch_entry *lone, uint64_t *count)
 {
     if (n == 1) {
         *lone = e[0];
@@ -365,17 +390,9 @@ static int build_level(ch_entry *e, ch_entry *scratch, size_t n, unsigned shift,
     if (shift >= HASH_BITS)
         return build_collision(e, n, out, lone, count);
 
-    size_t start[33] = {0};
-    for (size_t i = 0; i < n; i++)
-        start[((e[i].hash >> shift) & 31) + 1]++;
-    for (int b = 0; b < 32; b++)
-        start[b + 1] += start[b];
-    size_t fill[32];
-    memcpy(fill, start, sizeof fill);
-    for (size_t i = 0; i < n; i++)
-        scratch[fill[(e[i].hash >> shift) & 31]++] = e[i];
-
-    /* Build each bucket; the partitioned entries now live in `scratch`. */
+    size_t start[33];
+    partition(e, n, shift, start);
+    /* Build each bucket. */
     ch_entry pairs[32];
     ch_val children[32];
     uint32_t datamap = 0, nodemap = 0;
@@ -386,12 +403,12 @@ static int build_level(ch_entry *e, ch_entry *scratch, size_t n, unsigned shift,
             continue;
         ch_head *child = NULL;
         ch_entry pair;
-        int rc = build_level(scratch + start[b], e + start[b], size, shift + BITS_PER_LEVEL, &child, &pair, count);
+        int rc = build_level(e + start[b], size, shift + BITS_PER_LEVEL, &child, &pair, count);
         if (rc < 0) {
             release_entries(pairs, npairs);
             for (unsigned i = 0; i < nchildren; i++)
                 ch_decref(children[i]);
-            release_entries(scratch + start[b + 1], n - start[b + 1]);
+            release_entries(e + start[b + 1], n - start[b + 1]);
             return -1;
         }
         if (rc == 1) {
@@ -428,15 +445,9 @@ int ch_hamt_build(ch_entry *entries, size_t n, ch_node **root, uint64_t *count)
     *count = 0;
     if (n == 0)
         return 0;
-    ch_entry *scratch = malloc(n * sizeof(ch_entry));
-    if (scratch == NULL) {
-        release_entries(entries, n);
-        return -1;
-    }
     ch_head *node = NULL;
     ch_entry lone;
-    int rc = build_level(entries, scratch, n, 0, &node, &lone, count);
-    free(scratch);
+    int rc = build_level(entries, n, 0, &node, &lone, count);
     if (rc < 0) {
         *count = 0;
         return -1;

@@ -44,10 +44,11 @@ int ch_hamt_set(ch_node **root, ch_val key, uint64_t hash, ch_val val, int *adde
 
 /* Builds a whole tree at once from `n` entries, faster than n inserts: each
  * level is one stable partition of the entries, each node one exact-size
- * allocation.  Steals every key and value; for equal keys the first key and
- * the last value win, as in dict.  On success sets *root and *count and
- * returns 0; out of memory it releases everything and returns -1.  `entries`
- * is used as scratch space. */
+ * allocation.  Steals every key and value; of entries with equal keys one
+ * is kept (a dict given to Map() has such keys only when it holds several
+ * NaNs with the same bits).  On success sets *root and *count and returns 0;
+ * out of memory it releases everything and returns -1.  `entries` is
+ * reordered. */
 typedef struct {
     uint64_t hash;
     ch_val key, val;

@@ -1,0 +1,74 @@
+"""python -m cohive demo: build a large shared Map and show what it costs."""
+
+import argparse
+import gc
+import pickle
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import cohive
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    gc.collect()
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def rate(count: int, seconds: float) -> str:
+    per_second = count / seconds
+    return f"{per_second / 1e6:.2f} M/s" if per_second >= 1e6 else f"{per_second / 1e3:.0f} k/s"
+
+
+def demo(keys: int, seed: int) -> None:
+    print(f"cohive {cohive.__version__} on Python {sys.version.split()[0]}: a Map of {keys:,} items\n")
+    data = {f"user:{i}": i for i in range(keys)}
+    rng = random.Random(seed)
+    probes = [f"user:{rng.randrange(keys)}" for _ in range(min(keys, 200_000))]
+
+    before = cohive.native_bytes()
+    build_s, m = timed(lambda: cohive.Map(data))
+    native_mib = (cohive.native_bytes() - before) / 2**20
+    pickle_s, _ = timed(lambda: pickle.loads(pickle.dumps(data, pickle.HIGHEST_PROTOCOL)))
+    print(f"  build cohive.Map(dict)         {build_s * 1e3:8.1f} ms")
+    print(f"  pickle dumps+loads of the dict {pickle_s * 1e3:8.1f} ms   (what multiprocessing pays per worker)")
+    print(f"  native memory                  {native_mib:8.1f} MiB  ({native_mib * 2**20 / keys:.0f} bytes per item)")
+
+    def lookups() -> None:
+        for k in probes:
+            m[k]
+
+    get_s, _ = timed(lookups)
+    print(f"  random lookups                 {rate(len(probes), get_s):>11}")
+
+    def sets() -> None:
+        version = m
+        for i, k in enumerate(probes[:50_000]):
+            version = m.set(k, -i)
+
+    set_s, _ = timed(sets)
+    print(f"  Map.set (new version each)     {rate(min(len(probes), 50_000), set_s):>11}")
+    copy_s, _ = timed(lambda: cohive.Map(m))
+    print(f"  hand the Map on (O(1))         {copy_s * 1e6:8.1f} µs")
+    print(f"\n  m['user:7'] = {m['user:7']!r}, len(m) = {len(m):,}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cohive", description="cohive demos")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("demo", help="build a large Map and print timings")
+    run.add_argument("--keys", type=int, default=1_000_000, help="items in the Map (default: 1,000,000)")
+    run.add_argument("--seed", type=int, default=0, help="random seed for the lookup keys")
+    args = parser.parse_args(argv)
+    if args.keys < 1:
+        parser.error(f"--keys must be at least 1, got {args.keys}")
+    demo(args.keys, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

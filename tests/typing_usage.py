@@ -1,0 +1,21 @@
+"""Type-checked by `./dev test` (mypy --strict): the public API as users write it."""
+
+import cohive
+
+m: cohive.Map[str, int] = cohive.Map({"a": 1})
+m2: cohive.Map[str, int] = m.set("b", 2).delete("a").update({"c": 3}, d=4)
+value: int = m2["c"]
+maybe: int | None = m2.get("zz")
+fallback: int | str = m2.get("zz", "none")
+with m2.mutate() as mm:
+    mm["e"] = 5
+    popped: int = mm.pop("e")
+    m3: cohive.Map[str, int] = mm.finish()
+merged: cohive.Map[str, int] = m3 | {"f": 6}
+keys: list[str] = sorted(merged.keys())
+pairs: list[tuple[str, int]] = sorted(merged.items())
+fl: cohive.FrozenList[int] = cohive.FrozenList([1, 2, 3])
+first: int = fl[0]
+part: cohive.FrozenList[int] = fl[1:]
+size: int = cohive.native_bytes()
+plain: dict[str, int] = merged.thaw()
