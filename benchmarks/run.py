@@ -1,0 +1,30 @@
+"""Runs cohive's benchmarks and prints Markdown tables (./dev bench [name] [--quick])."""
+
+import argparse
+import platform
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import bench_map  # noqa: E402
+
+BENCHMARKS = {"map": bench_map}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
+    args = parser.parse_args()
+    print(f"## cohive benchmarks: Python {platform.python_version()}, {platform.machine()}, "
+          f"{platform.processor() or 'cpu'}")
+    for name in args.names or BENCHMARKS:
+        module = BENCHMARKS[name]
+        print(f"\n## {name}: {module.__doc__.strip().splitlines()[0]}")
+        print(module.run(quick=args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
