@@ -1,4 +1,4 @@
-"""The keys(), values() and items() views of a Map, and the ABC registrations.
+"""The keys(), values() and items() views of a Map; registers the Python helpers.
 
 The views are the standard collections.abc ones (set operations included);
 only iteration is redirected to the Map's native iterators, so that no view
@@ -8,7 +8,8 @@ looks a key up twice.
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from typing import Any
 
-from cohive._cohive import FrozenList, Map, _register_views
+from cohive._cohive import FrozenList, Map, _register
+from cohive._waiting import ref_wait_async
 
 
 class MapKeysView(KeysView[Any]):
@@ -40,4 +41,4 @@ class MapItemsView(ItemsView[Any, Any]):
 
 Mapping.register(Map)
 Sequence.register(FrozenList)
-_register_views(MapKeysView, MapValuesView, MapItemsView)
+_register(MapKeysView, MapValuesView, MapItemsView, ref_wait_async)

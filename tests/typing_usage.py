@@ -19,3 +19,7 @@ first: int = fl[0]
 part: cohive.FrozenList[int] = fl[1:]
 size: int = cohive.native_bytes()
 plain: dict[str, int] = merged.thaw()
+ref: cohive.Ref[cohive.Map[str, int]] = cohive.Ref("typing-example", default=merged)
+current: cohive.Map[str, int] = ref.get()
+version: int = ref.set(current.set("g", 7))
+published: cohive.Map[str, int] = ref.update(lambda m: m.set("h", 8))

@@ -10,6 +10,8 @@
 #include <Python.h>
 
 #include "../core/hamt.h"
+#include "../core/ref.h"
+#include "../core/sync.h"
 #include "../core/value.h"
 #include "compat.h"
 
@@ -18,8 +20,12 @@ typedef struct {
     PyTypeObject *MapMutation_Type;
     PyTypeObject *MapIter_Type;
     PyTypeObject *FrozenList_Type;
-    /* collections.abc view classes defined in cohive/_views.py */
+    PyTypeObject *Ref_Type;
+    PyTypeObject *Watcher_Type;
+    /* Python helpers registered by the cohive package (cohive/__init__.py):
+     * the collections.abc views of a Map and the asyncio wait of a Ref. */
     PyObject *keys_view, *values_view, *items_view;
+    PyObject *wait_async;
     PyObject *restore; /* cohive._cohive._restore, for pickling */
 } cohive_state;
 
@@ -34,6 +40,11 @@ typedef struct {
     ch_seq *seq; /* a CH_LIST */
     Py_hash_t hash;
 } FrozenListObject;
+
+typedef struct {
+    PyObject_HEAD
+    ch_ref *ref;
+} RefObject;
 
 static inline cohive_state *state_of(PyObject *self)
 {
@@ -77,8 +88,20 @@ PyObject *cohive_thaw(cohive_state *st, ch_val v);
 
 PyObject *cohive_wrap_map(cohive_state *st, ch_map *m);       /* steals m */
 PyObject *cohive_wrap_list(cohive_state *st, ch_seq *s);      /* steals s */
+PyObject *cohive_wrap_ref(cohive_state *st, ch_ref *r);      /* steals r */
 int cohive_add_map_types(PyObject *module, cohive_state *st);
 int cohive_add_list_type(PyObject *module, cohive_state *st);
+int cohive_add_ref_type(PyObject *module, cohive_state *st);
+int cohive_add_watcher_type(PyObject *module, cohive_state *st);
+
+/* --- waiting ------------------------------------------------------------------ */
+
+/* Sleeps on a semaphore waiter with the GIL released, running signal
+ * handlers when a signal interrupts: 1 woken, 0 timed out, -1 exception. */
+int cohive_sleep(ch_waiter *w, double deadline);
+
+/* A Watcher: an fd an event loop can watch, woken on every publish to r. */
+PyObject *cohive_new_watcher(cohive_state *st, ch_ref *r);
 
 /* For METH_FASTCALL methods: are there between min and max arguments? */
 static inline bool cohive_check_nargs(const char *name, Py_ssize_t nargs, Py_ssize_t min, Py_ssize_t max)

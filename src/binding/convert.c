@@ -108,7 +108,7 @@ static int fail_unshareable(freezer *f, PyObject *o)
         return -1;
     f->unshareable = true;
     fail(f, PyExc_TypeError, "%U is not shareable (cohive shares None, bool, int, float, complex, str, "
-         "bytes, tuple, frozenset, dict, list, set and cohive containers)", name);
+         "bytes, tuple, frozenset, dict, list, set, cohive containers and Refs)", name);
     Py_DECREF(name);
     return -1;
 }
@@ -340,6 +340,10 @@ static int freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
         return freeze_set(f, o, out);
     } else if (tp == &PySet_Type) {
         return as_key ? fail_unhashable(f, o) : freeze_set(f, o, out);
+    } else if (tp == st->Ref_Type) {
+        *out = ch_from_ptr(((RefObject *)o)->ref);
+        ch_incref(*out);
+        return 0;
     } else if (tp == &PyComplex_Type) {
         Py_complex c = PyComplex_AsCComplex(o);
         *out = ch_complex_new(c.real, c.imag);
@@ -480,6 +484,9 @@ PyObject *cohive_read(cohive_state *st, ch_val v)
     case CH_MAP:
         ch_incref(v);
         return cohive_wrap_map(st, (ch_map *)o);
+    case CH_REF:
+        ch_incref(v);
+        return cohive_wrap_ref(st, (ch_ref *)o);
     default:
         PyErr_Format(PyExc_SystemError, "cohive: unknown native type %d", o->type);
         return NULL;

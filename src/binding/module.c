@@ -57,15 +57,16 @@ static PyObject *set_hash_mask(PyObject *module, PyObject *mask)
     return PyLong_FromUnsignedLongLong(old);
 }
 
-static PyObject *register_views(PyObject *module, PyObject *args)
+static PyObject *register_helpers(PyObject *module, PyObject *args)
 {
     cohive_state *st = PyModule_GetState(module);
-    PyObject *k, *v, *i;
-    if (!PyArg_ParseTuple(args, "OOO:_register_views", &k, &v, &i))
+    PyObject *k, *v, *i, *w;
+    if (!PyArg_ParseTuple(args, "OOOO:_register", &k, &v, &i, &w))
         return NULL;
     Py_XSETREF(st->keys_view, Py_NewRef(k));
     Py_XSETREF(st->values_view, Py_NewRef(v));
     Py_XSETREF(st->items_view, Py_NewRef(i));
+    Py_XSETREF(st->wait_async, Py_NewRef(w));
     Py_RETURN_NONE;
 }
 
@@ -103,7 +104,7 @@ static PyMethodDef module_functions[] = {
      "native_blocks()\n--\n\nNative allocations cohive holds now, in the whole process."},
     {"_hash", hash_py, METH_O, "The stable native hash of a key (for tests)."},
     {"_set_hash_mask", set_hash_mask, METH_O, "Test hook: and every key hash with mask; returns the old mask."},
-    {"_register_views", register_views, METH_VARARGS, NULL},
+    {"_register", register_helpers, METH_VARARGS, NULL},
     {"_restore", restore, METH_VARARGS, "Rebuilds a pickled Map or FrozenList."},
     {NULL},
 };
@@ -111,7 +112,8 @@ static PyMethodDef module_functions[] = {
 static int module_exec(PyObject *module)
 {
     cohive_state *st = PyModule_GetState(module);
-    if (cohive_add_map_types(module, st) < 0 || cohive_add_list_type(module, st) < 0)
+    if (cohive_add_map_types(module, st) < 0 || cohive_add_list_type(module, st) < 0 ||
+        cohive_add_ref_type(module, st) < 0 || cohive_add_watcher_type(module, st) < 0)
         return -1;
     st->restore = PyObject_GetAttrString(module, "_restore");
     if (st->restore == NULL)
@@ -126,9 +128,12 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->MapMutation_Type);
     Py_VISIT(st->MapIter_Type);
     Py_VISIT(st->FrozenList_Type);
+    Py_VISIT(st->Ref_Type);
+    Py_VISIT(st->Watcher_Type);
     Py_VISIT(st->keys_view);
     Py_VISIT(st->values_view);
     Py_VISIT(st->items_view);
+    Py_VISIT(st->wait_async);
     Py_VISIT(st->restore);
     return 0;
 }
@@ -140,9 +145,12 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->MapMutation_Type);
     Py_CLEAR(st->MapIter_Type);
     Py_CLEAR(st->FrozenList_Type);
+    Py_CLEAR(st->Ref_Type);
+    Py_CLEAR(st->Watcher_Type);
     Py_CLEAR(st->keys_view);
     Py_CLEAR(st->values_view);
     Py_CLEAR(st->items_view);
+    Py_CLEAR(st->wait_async);
     Py_CLEAR(st->restore);
     return 0;
 }
@@ -161,7 +169,7 @@ static PyModuleDef_Slot module_slots[] = {
 static PyModuleDef cohive_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "cohive._cohive",
-    .m_doc = "cohive's native core: frozen values and the shared Map.",
+    .m_doc = "cohive's native core: frozen values, the shared Map and Ref cells.",
     .m_size = sizeof(cohive_state),
     .m_methods = module_functions,
     .m_slots = module_slots,

@@ -60,6 +60,7 @@ typedef enum {
     CH_MAP,
     CH_NODE,      /* HAMT bitmap node (see hamt.c) */
     CH_COLLISION, /* HAMT node for keys whose 64-bit hashes are equal */
+    CH_REF,       /* a named mutable cell (ref.h) */
 } ch_type;
 
 typedef struct {

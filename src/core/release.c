@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hamt.h"
+#include "ref.h"
 #include "value.h"
 
 size_t ch_object_size(const ch_head *o)
@@ -34,6 +35,8 @@ size_t ch_object_size(const ch_head *o)
         return ch_node_size((const ch_node *)o);
     case CH_COLLISION:
         return ch_collision_size((const ch_collision *)o);
+    case CH_REF:
+        return sizeof(ch_ref);
     default:
         return 0;
     }
@@ -59,6 +62,9 @@ static ch_val *owned_words(ch_head *o, size_t *n)
     case CH_COLLISION:
         *n = 2 * (size_t)((ch_collision *)o)->count;
         return ((ch_collision *)o)->slot;
+    case CH_REF: /* value and name, next to each other */
+        *n = 2;
+        return &((ch_ref *)o)->value;
     default:
         *n = 0;
         return NULL;
@@ -73,6 +79,8 @@ void ch_release(ch_head *o)
     work[len++] = o;
     while (len > 0) {
         ch_head *x = work[--len];
+        if (x->type == CH_REF)
+            ch_ref_forget((ch_ref *)x);
         size_t n;
         ch_val *words = owned_words(x, &n);
         for (size_t i = 0; i < n; i++) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hamt.h"
+#include "ref.h"
 #include "value.h"
 
 /* --- constructors ------------------------------------------------------------ */
@@ -185,6 +186,8 @@ static uint64_t hash_raw(ch_val v)
     case CH_SET:
     case CH_MAP:
         return hash_entries_commutative(v);
+    case CH_REF: /* equal only to itself; its name is a fine hash */
+        return ch_mix64(hash_raw(((const ch_ref *)o)->name) ^ CH_SEED_CONST);
     default:
         return 0;
     }
