@@ -8,8 +8,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_map  # noqa: E402
+import bench_sharing  # noqa: E402
 
-BENCHMARKS = {"map": bench_map}
+BENCHMARKS = {"map": bench_map, "sharing": bench_sharing}
 
 
 def main() -> int:

@@ -29,6 +29,15 @@ typedef struct {
     PyObject *restore; /* cohive._cohive._restore, for pickling */
 } cohive_state;
 
+/* Every cohive object that wraps a native value holds its reference first,
+ * so one dealloc (cohive_native_dealloc) serves them all. */
+typedef struct {
+    PyObject_HEAD
+    ch_head *native;
+} NativeObject;
+
+void cohive_native_dealloc(PyObject *self);
+
 typedef struct {
     PyObject_HEAD
     ch_map *map;
@@ -45,6 +54,10 @@ typedef struct {
     PyObject_HEAD
     ch_ref *ref;
 } RefObject;
+
+_Static_assert(offsetof(MapObject, map) == offsetof(NativeObject, native), "Map layout");
+_Static_assert(offsetof(FrozenListObject, seq) == offsetof(NativeObject, native), "FrozenList layout");
+_Static_assert(offsetof(RefObject, ref) == offsetof(NativeObject, native), "Ref layout");
 
 static inline cohive_state *state_of(PyObject *self)
 {

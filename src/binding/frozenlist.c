@@ -38,14 +38,6 @@ static PyObject *FrozenList_new(PyTypeObject *type, PyObject *args, PyObject *kw
     return rc < 0 ? NULL : cohive_wrap_list(st, (ch_seq *)ch_ptr(v));
 }
 
-static void FrozenList_dealloc(PyObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    ch_decref(ch_from_ptr(SEQ(self)));
-    tp->tp_free(self);
-    Py_DECREF(tp);
-}
-
 static Py_ssize_t FrozenList_len(PyObject *self) { return SEQ(self)->len; }
 
 static PyObject *FrozenList_item(PyObject *self, Py_ssize_t i)
@@ -224,7 +216,7 @@ PyDoc_STRVAR(FrozenList_doc, "FrozenList(iterable=(), /)\n--\n\n"
 static PyType_Slot FrozenList_slots[] = {
     {Py_tp_doc, (void *)FrozenList_doc},
     {Py_tp_new, FrozenList_new},
-    {Py_tp_dealloc, FrozenList_dealloc},
+    {Py_tp_dealloc, cohive_native_dealloc},
     {Py_tp_repr, FrozenList_repr},
     {Py_tp_hash, FrozenList_hash},
     {Py_tp_richcompare, FrozenList_richcompare},

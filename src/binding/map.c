@@ -257,14 +257,6 @@ static PyObject *Map_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     return wrap_edit(st, &e);
 }
 
-static void Map_dealloc(PyObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    ch_decref(ch_from_ptr(MAP(self)));
-    tp->tp_free(self);
-    Py_DECREF(tp);
-}
-
 static Py_ssize_t Map_len(PyObject *self) { return (Py_ssize_t)MAP(self)->count; }
 
 static PyObject *Map_subscript(PyObject *self, PyObject *k)
@@ -444,6 +436,8 @@ typedef struct {
     enum iter_kind kind;
 } MapIterObject;
 
+_Static_assert(offsetof(MapIterObject, map) == offsetof(NativeObject, native), "MapIterator layout");
+
 static PyObject *new_iter(PyObject *self, enum iter_kind kind)
 {
     cohive_state *st = state_of(self);
@@ -478,14 +472,6 @@ static PyObject *MapIter_next(PyObject *self)
         return pair;
     }
     }
-}
-
-static void MapIter_dealloc(PyObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    ch_decref(ch_from_ptr(((MapIterObject *)self)->map));
-    tp->tp_free(self);
-    Py_DECREF(tp);
 }
 
 static PyObject *Map_iter(PyObject *self) { return new_iter(self, ITER_KEYS); }
@@ -559,7 +545,7 @@ PyDoc_STRVAR(Map_doc, "Map(col=(), /, **kw)\n--\n\n"
 static PyType_Slot Map_slots[] = {
     {Py_tp_doc, (void *)Map_doc},
     {Py_tp_new, Map_new},
-    {Py_tp_dealloc, Map_dealloc},
+    {Py_tp_dealloc, cohive_native_dealloc},
     {Py_tp_repr, Map_repr},
     {Py_tp_hash, Map_hash},
     {Py_tp_richcompare, Map_richcompare},
@@ -581,7 +567,7 @@ static PyType_Spec Map_spec = {
 };
 
 static PyType_Slot MapIter_slots[] = {
-    {Py_tp_dealloc, MapIter_dealloc},
+    {Py_tp_dealloc, cohive_native_dealloc},
     {Py_tp_iter, PyObject_SelfIter},
     {Py_tp_iternext, MapIter_next},
     {0, NULL},

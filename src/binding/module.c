@@ -6,6 +6,14 @@
  */
 #include "binding.h"
 
+void cohive_native_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    ch_decref(ch_from_ptr(((NativeObject *)self)->native));
+    tp->tp_free(self);
+    Py_DECREF(tp); /* instances of heap types own a reference to them */
+}
+
 static PyObject *freeze_py(PyObject *module, PyObject *obj)
 {
     cohive_state *st = PyModule_GetState(module);

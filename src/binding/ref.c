@@ -45,14 +45,6 @@ static PyObject *Ref_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     return cohive_wrap_ref(st, r);
 }
 
-static void Ref_dealloc(PyObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    ch_decref(ch_from_ptr(REF(self)));
-    tp->tp_free(self);
-    Py_DECREF(tp);
-}
-
 static PyObject *Ref_get(PyObject *self, PyObject *unused)
 {
     uint64_t version;
@@ -303,7 +295,7 @@ PyDoc_STRVAR(Ref_doc, "Ref(name, default=None)\n--\n\n"
 static PyType_Slot Ref_slots[] = {
     {Py_tp_doc, (void *)Ref_doc},
     {Py_tp_new, Ref_new},
-    {Py_tp_dealloc, Ref_dealloc},
+    {Py_tp_dealloc, cohive_native_dealloc},
     {Py_tp_repr, Ref_repr},
     {Py_tp_hash, Ref_hash},
     {Py_tp_richcompare, Ref_richcompare},
