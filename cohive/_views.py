@@ -9,7 +9,7 @@ from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, Va
 from typing import Any
 
 from cohive._cohive import FrozenList, Map, _register
-from cohive._waiting import ref_wait_async
+from cohive._waiting import queue_aiter, queue_get_async, queue_put_async, ref_wait_async
 
 
 class MapKeysView(KeysView[Any]):
@@ -41,4 +41,4 @@ class MapItemsView(ItemsView[Any, Any]):
 
 Mapping.register(Map)
 Sequence.register(FrozenList)
-_register(MapKeysView, MapValuesView, MapItemsView, ref_wait_async)
+_register(MapKeysView, MapValuesView, MapItemsView, ref_wait_async, queue_get_async, queue_put_async, queue_aiter)

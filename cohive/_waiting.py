@@ -6,6 +6,7 @@ cancellation simply stops watching.
 """
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 
@@ -18,15 +19,54 @@ async def ref_wait_async(ref: Any, version: int) -> Any:
     """Wait until ref.version > version; return the value then current."""
     if ref.version > version:
         return ref.get()
-    loop = asyncio.get_running_loop()
     with ref._watch() as watcher:  # watching before the check: no publish is missed
-        fd = watcher.fileno()
         while ref.version <= version:
-            woken = loop.create_future()
-            loop.add_reader(fd, _wake, woken)
-            try:
-                await woken
-            finally:
-                loop.remove_reader(fd)
-            watcher.drain()
+            await _wait_readable(watcher)
     return ref.get()
+
+
+_BUSY = object()
+
+
+async def _wait_readable(watcher: Any) -> None:
+    """Until the watcher's fd is readable (a wake-up came), then quiet it."""
+    loop = asyncio.get_running_loop()
+    woken = loop.create_future()
+    fd = watcher.fileno()
+    loop.add_reader(fd, _wake, woken)
+    try:
+        await woken
+    finally:
+        loop.remove_reader(fd)
+    watcher.drain()
+
+
+async def queue_get_async(queue: Any) -> Any:
+    """queue.get() for asyncio.  The item is taken only by the synchronous
+    _try_get, never across an await, so cancellation cannot lose one."""
+    with queue._watch(True) as watcher:
+        while (item := queue._try_get(watcher, _BUSY)) is _BUSY:
+            await _wait_readable(watcher)
+        return item
+
+
+async def queue_put_async(queue: Any, item: Any) -> None:
+    """queue.put() for asyncio: the item is enqueued whole by _try_put, or not at all."""
+    from cohive._cohive import freeze
+
+    frozen = freeze(item)  # refuse the unshareable now, not after waiting
+    with queue._watch(False) as watcher:
+        while not queue._try_put(frozen, watcher):
+            await _wait_readable(watcher)
+
+
+async def queue_aiter(queue: Any) -> AsyncIterator[Any]:
+    """async for: items until the queue is closed and drained."""
+    from cohive._cohive import QueueClosed
+
+    while True:
+        try:
+            item = await queue_get_async(queue)
+        except QueueClosed:
+            return
+        yield item

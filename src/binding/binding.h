@@ -10,6 +10,7 @@
 #include <Python.h>
 
 #include "../core/hamt.h"
+#include "../core/queue.h"
 #include "../core/ref.h"
 #include "../core/sync.h"
 #include "../core/value.h"
@@ -21,11 +22,13 @@ typedef struct {
     PyTypeObject *MapIter_Type;
     PyTypeObject *FrozenList_Type;
     PyTypeObject *Ref_Type;
+    PyTypeObject *Queue_Type;
     PyTypeObject *Watcher_Type;
+    PyObject *Empty, *Full, *QueueClosed; /* queue.Empty, queue.Full, cohive.QueueClosed */
     /* Python helpers registered by the cohive package (cohive/__init__.py):
      * the collections.abc views of a Map and the asyncio wait of a Ref. */
     PyObject *keys_view, *values_view, *items_view;
-    PyObject *wait_async;
+    PyObject *wait_async, *get_async, *put_async, *aiter;
     PyObject *restore; /* cohive._cohive._restore, for pickling */
 } cohive_state;
 
@@ -55,6 +58,12 @@ typedef struct {
     ch_ref *ref;
 } RefObject;
 
+typedef struct {
+    PyObject_HEAD
+    ch_queue *queue;
+} QueueObject;
+
+_Static_assert(offsetof(QueueObject, queue) == offsetof(NativeObject, native), "Queue layout");
 _Static_assert(offsetof(MapObject, map) == offsetof(NativeObject, native), "Map layout");
 _Static_assert(offsetof(FrozenListObject, seq) == offsetof(NativeObject, native), "FrozenList layout");
 _Static_assert(offsetof(RefObject, ref) == offsetof(NativeObject, native), "Ref layout");
@@ -102,19 +111,35 @@ PyObject *cohive_thaw(cohive_state *st, ch_val v);
 PyObject *cohive_wrap_map(cohive_state *st, ch_map *m);       /* steals m */
 PyObject *cohive_wrap_list(cohive_state *st, ch_seq *s);      /* steals s */
 PyObject *cohive_wrap_ref(cohive_state *st, ch_ref *r);      /* steals r */
+PyObject *cohive_wrap_queue(cohive_state *st, ch_queue *q);  /* steals q */
 int cohive_add_map_types(PyObject *module, cohive_state *st);
 int cohive_add_list_type(PyObject *module, cohive_state *st);
 int cohive_add_ref_type(PyObject *module, cohive_state *st);
+int cohive_add_queue_type(PyObject *module, cohive_state *st);
 int cohive_add_watcher_type(PyObject *module, cohive_state *st);
 
 /* --- waiting ------------------------------------------------------------------ */
+
+/* The monotonic deadline for a timeout (None: -1, no deadline). */
+int cohive_deadline(PyObject *timeout, double *deadline);
 
 /* Sleeps on a semaphore waiter with the GIL released, running signal
  * handlers when a signal interrupts: 1 woken, 0 timed out, -1 exception. */
 int cohive_sleep(ch_waiter *w, double deadline);
 
-/* A Watcher: an fd an event loop can watch, woken on every publish to r. */
-PyObject *cohive_new_watcher(cohive_state *st, ch_ref *r);
+/* Turns a failed ch_named_open into TypeError/MemoryError (0 if it did not fail). */
+int cohive_check_open(cohive_state *st, ch_open_result rc, PyObject *name, ch_named *found, const char *wanted);
+
+/* A Watcher: an fd an event loop can watch.  On a Ref it is woken on every
+ * publish; on a Queue, like a blocked get (getting) or put. */
+typedef struct {
+    PyObject_HEAD
+    ch_waiter waiter; /* listed on the owner while open */
+    ch_head *owner;   /* a CH_REF or CH_QUEUE, owned; NULL once closed */
+    bool getting;
+} WatcherObject;
+
+PyObject *cohive_new_watcher(cohive_state *st, ch_head *owner, bool getting);
 
 /* For METH_FASTCALL methods: are there between min and max arguments? */
 static inline bool cohive_check_nargs(const char *name, Py_ssize_t nargs, Py_ssize_t min, Py_ssize_t max)

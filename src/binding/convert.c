@@ -108,7 +108,7 @@ static int fail_unshareable(freezer *f, PyObject *o)
         return -1;
     f->unshareable = true;
     fail(f, PyExc_TypeError, "%U is not shareable (cohive shares None, bool, int, float, complex, str, "
-         "bytes, tuple, frozenset, dict, list, set, cohive containers and Refs)", name);
+         "bytes, tuple, frozenset, dict, list, set, cohive containers, Refs and Queues)", name);
     Py_DECREF(name);
     return -1;
 }
@@ -340,8 +340,8 @@ static int freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
         return freeze_set(f, o, out);
     } else if (tp == &PySet_Type) {
         return as_key ? fail_unhashable(f, o) : freeze_set(f, o, out);
-    } else if (tp == st->Ref_Type) {
-        *out = ch_from_ptr(((RefObject *)o)->ref);
+    } else if (tp == st->Ref_Type || tp == st->Queue_Type) {
+        *out = ch_from_ptr(((NativeObject *)o)->native); /* passed by reference */
         ch_incref(*out);
         return 0;
     } else if (tp == &PyComplex_Type) {
@@ -487,6 +487,9 @@ PyObject *cohive_read(cohive_state *st, ch_val v)
     case CH_REF:
         ch_incref(v);
         return cohive_wrap_ref(st, (ch_ref *)o);
+    case CH_QUEUE:
+        ch_incref(v);
+        return cohive_wrap_queue(st, (ch_queue *)o);
     default:
         PyErr_Format(PyExc_SystemError, "cohive: unknown native type %d", o->type);
         return NULL;

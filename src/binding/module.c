@@ -68,13 +68,16 @@ static PyObject *set_hash_mask(PyObject *module, PyObject *mask)
 static PyObject *register_helpers(PyObject *module, PyObject *args)
 {
     cohive_state *st = PyModule_GetState(module);
-    PyObject *k, *v, *i, *w;
-    if (!PyArg_ParseTuple(args, "OOOO:_register", &k, &v, &i, &w))
+    PyObject *k, *v, *i, *w, *g, *p, *a;
+    if (!PyArg_ParseTuple(args, "OOOOOOO:_register", &k, &v, &i, &w, &g, &p, &a))
         return NULL;
     Py_XSETREF(st->keys_view, Py_NewRef(k));
     Py_XSETREF(st->values_view, Py_NewRef(v));
     Py_XSETREF(st->items_view, Py_NewRef(i));
     Py_XSETREF(st->wait_async, Py_NewRef(w));
+    Py_XSETREF(st->get_async, Py_NewRef(g));
+    Py_XSETREF(st->put_async, Py_NewRef(p));
+    Py_XSETREF(st->aiter, Py_NewRef(a));
     Py_RETURN_NONE;
 }
 
@@ -121,7 +124,8 @@ static int module_exec(PyObject *module)
 {
     cohive_state *st = PyModule_GetState(module);
     if (cohive_add_map_types(module, st) < 0 || cohive_add_list_type(module, st) < 0 ||
-        cohive_add_ref_type(module, st) < 0 || cohive_add_watcher_type(module, st) < 0)
+        cohive_add_ref_type(module, st) < 0 || cohive_add_queue_type(module, st) < 0 ||
+        cohive_add_watcher_type(module, st) < 0)
         return -1;
     st->restore = PyObject_GetAttrString(module, "_restore");
     if (st->restore == NULL)
@@ -137,11 +141,18 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->MapIter_Type);
     Py_VISIT(st->FrozenList_Type);
     Py_VISIT(st->Ref_Type);
+    Py_VISIT(st->Queue_Type);
+    Py_VISIT(st->Empty);
+    Py_VISIT(st->Full);
+    Py_VISIT(st->QueueClosed);
     Py_VISIT(st->Watcher_Type);
     Py_VISIT(st->keys_view);
     Py_VISIT(st->values_view);
     Py_VISIT(st->items_view);
     Py_VISIT(st->wait_async);
+    Py_VISIT(st->get_async);
+    Py_VISIT(st->put_async);
+    Py_VISIT(st->aiter);
     Py_VISIT(st->restore);
     return 0;
 }
@@ -154,11 +165,18 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->MapIter_Type);
     Py_CLEAR(st->FrozenList_Type);
     Py_CLEAR(st->Ref_Type);
+    Py_CLEAR(st->Queue_Type);
+    Py_CLEAR(st->Empty);
+    Py_CLEAR(st->Full);
+    Py_CLEAR(st->QueueClosed);
     Py_CLEAR(st->Watcher_Type);
     Py_CLEAR(st->keys_view);
     Py_CLEAR(st->values_view);
     Py_CLEAR(st->items_view);
     Py_CLEAR(st->wait_async);
+    Py_CLEAR(st->get_async);
+    Py_CLEAR(st->put_async);
+    Py_CLEAR(st->aiter);
     Py_CLEAR(st->restore);
     return 0;
 }
@@ -177,7 +195,7 @@ static PyModuleDef_Slot module_slots[] = {
 static PyModuleDef cohive_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "cohive._cohive",
-    .m_doc = "cohive's native core: frozen values, the shared Map and Ref cells.",
+    .m_doc = "cohive's native core: frozen values, the shared Map, Ref cells and Queues.",
     .m_size = sizeof(cohive_state),
     .m_methods = module_functions,
     .m_slots = module_slots,

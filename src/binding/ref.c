@@ -36,12 +36,12 @@ static PyObject *Ref_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         ch_decref(native_name);
         return NULL;
     }
-    bool created;
-    ch_ref *r = ch_ref_open(native_name, initial, &created);
+    ch_ref *r;
+    ch_open_result rc = ch_ref_open(native_name, initial, &r);
     ch_decref(native_name);
     ch_decref(initial);
-    if (r == NULL)
-        return PyErr_NoMemory();
+    if (cohive_check_open(st, rc, name, &r->n, "Ref") < 0)
+        return NULL;
     return cohive_wrap_ref(st, r);
 }
 
@@ -56,7 +56,7 @@ static PyObject *Ref_get(PyObject *self, PyObject *unused)
 
 static PyObject *Ref_version(PyObject *self, void *unused) { return PyLong_FromUnsignedLongLong(ch_ref_version(REF(self))); }
 
-static PyObject *Ref_name(PyObject *self, void *unused) { return cohive_read(state_of(self), REF(self)->name); }
+static PyObject *Ref_name(PyObject *self, void *unused) { return cohive_read(state_of(self), REF(self)->n.name); }
 
 static PyObject *Ref_set(PyObject *self, PyObject *value)
 {
@@ -163,38 +163,6 @@ static PyObject *Ref_update(PyObject *self, PyObject *args, PyObject *kwargs)
     }
 }
 
-static int parse_timeout(PyObject *timeout, double *deadline)
-{
-    *deadline = -1;
-    if (timeout == Py_None)
-        return 0;
-    double t = PyFloat_AsDouble(timeout);
-    if (t == -1 && PyErr_Occurred())
-        return -1;
-    if (t < 0 || t != t) {
-        PyErr_Format(PyExc_ValueError, "timeout must be a non-negative number or None, not %R", timeout);
-        return -1;
-    }
-    *deadline = ch_monotonic() + t;
-    return 0;
-}
-
-int cohive_sleep(ch_waiter *w, double deadline)
-{
-    for (;;) {
-        ch_sleep_result rc;
-        Py_BEGIN_ALLOW_THREADS
-        rc = ch_waiter_sleep(w, deadline);
-        Py_END_ALLOW_THREADS
-        if (rc == CH_WOKEN)
-            return 1;
-        if (rc == CH_TIMED_OUT)
-            return 0;
-        if (PyErr_CheckSignals() < 0) /* Ctrl-C lands here in the main thread */
-            return -1;
-    }
-}
-
 static PyObject *Ref_wait(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"version", "timeout", NULL};
@@ -202,7 +170,7 @@ static PyObject *Ref_wait(PyObject *self, PyObject *args, PyObject *kwargs)
     PyObject *timeout = Py_None;
     double deadline;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "K|O:wait", kwlist, &seen, &timeout) ||
-        parse_timeout(timeout, &deadline) < 0)
+        cohive_deadline(timeout, &deadline) < 0)
         return NULL;
     ch_ref *r = REF(self);
     ch_waiter w;
@@ -235,7 +203,7 @@ static PyObject *Ref_wait_async(PyObject *self, PyObject *version)
 
 static PyObject *Ref_watch(PyObject *self, PyObject *unused)
 {
-    return cohive_new_watcher(state_of(self), REF(self));
+    return cohive_new_watcher(state_of(self), &REF(self)->n.h, false);
 }
 
 static PyObject *Ref_repr(PyObject *self)

@@ -1,41 +1,43 @@
 /*
  * A Watcher is a file descriptor an event loop can watch: it becomes
- * readable whenever the native object it watches changes.  The asyncio
+ * readable whenever the native object it watches changes (a Ref publishes,
+ * a Queue has an item or a free slot for it).  The asyncio
  * waits in cohive/_waiting.py are built on it, one fd per waiting task,
  * with no helper thread.
  */
 #include "binding.h"
 
-typedef struct {
-    PyObject_HEAD
-    ch_waiter waiter; /* listed on the Ref while open */
-    ch_ref *ref;      /* owned; NULL once closed */
-} WatcherObject;
-
-PyObject *cohive_new_watcher(cohive_state *st, ch_ref *r)
+PyObject *cohive_new_watcher(cohive_state *st, ch_head *owner, bool getting)
 {
     WatcherObject *self = PyObject_New(WatcherObject, st->Watcher_Type);
     if (self == NULL)
         return NULL;
-    self->ref = NULL;
+    self->owner = NULL;
     if (ch_waiter_init_fd(&self->waiter) != 0) {
         Py_DECREF(self);
         return PyErr_SetFromErrno(PyExc_OSError);
     }
-    self->ref = r;
-    ch_incref(ch_from_ptr(r));
-    ch_ref_watch(r, &self->waiter);
+    self->owner = owner;
+    self->getting = getting;
+    ch_incref(ch_from_ptr(owner));
+    if (owner->type == CH_REF)
+        ch_ref_watch((ch_ref *)owner, &self->waiter);
+    else
+        ch_queue_watch((ch_queue *)owner, getting, &self->waiter);
     return (PyObject *)self;
 }
 
 static void close_watcher(WatcherObject *self)
 {
-    if (self->ref == NULL)
+    if (self->owner == NULL)
         return;
-    ch_ref_unwatch(self->ref, &self->waiter);
+    if (self->owner->type == CH_REF)
+        ch_ref_unwatch((ch_ref *)self->owner, &self->waiter);
+    else
+        ch_queue_unwatch((ch_queue *)self->owner, self->getting, &self->waiter);
     ch_waiter_destroy(&self->waiter);
-    ch_decref(ch_from_ptr(self->ref));
-    self->ref = NULL;
+    ch_decref(ch_from_ptr(self->owner));
+    self->owner = NULL;
 }
 
 static void Watcher_dealloc(PyObject *self)
@@ -48,7 +50,7 @@ static void Watcher_dealloc(PyObject *self)
 
 static int check_open(WatcherObject *self)
 {
-    if (self->ref != NULL)
+    if (self->owner != NULL)
         return 0;
     PyErr_SetString(PyExc_ValueError, "the watcher is closed");
     return -1;

@@ -61,6 +61,7 @@ typedef enum {
     CH_NODE,      /* HAMT bitmap node (see hamt.c) */
     CH_COLLISION, /* HAMT node for keys whose 64-bit hashes are equal */
     CH_REF,       /* a named mutable cell (ref.h) */
+    CH_QUEUE,     /* a FIFO between interpreters (queue.h) */
 } ch_type;
 
 typedef struct {

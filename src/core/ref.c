@@ -1,71 +1,34 @@
 /*
- * Named cells and their registry (see ref.h).
- *
- * The registry is a fixed table of hash chains under one mutex; it holds no
- * references.  A lookup that meets a cell whose count already reached zero
- * (its owner is about to unregister and free it) must not revive it, so
- * lookups only "try" to increment: a count of zero means "not there".
+ * Named cells (see ref.h).
  */
 #include "ref.h"
 #include "value.h"
 
-#define BUCKETS 256
-
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static ch_ref *registry[BUCKETS];
-
-static bool try_incref(ch_head *o)
+static ch_named *make_ref(void *initial)
 {
-    uint32_t n = atomic_load_explicit(&o->refcnt, memory_order_relaxed);
-    while (n != 0)
-        if (atomic_compare_exchange_weak_explicit(&o->refcnt, &n, n + 1, memory_order_acquire, memory_order_relaxed))
-            return true;
-    return false;
-}
-
-ch_ref *ch_ref_open(ch_val name, ch_val initial, bool *created)
-{
-    ch_ref **bucket = &registry[ch_hash(name) % BUCKETS];
-    pthread_mutex_lock(&registry_lock);
-    for (ch_ref *r = *bucket; r != NULL; r = r->next) {
-        if (ch_eq(r->name, name) && try_incref(&r->h)) {
-            pthread_mutex_unlock(&registry_lock);
-            *created = false;
-            return r;
-        }
-    }
     ch_ref *r = ch_new_object(sizeof(ch_ref), CH_REF);
-    if (r == NULL || ch_mutex_init(&r->lock) != 0) {
-        pthread_mutex_unlock(&registry_lock);
-        if (r != NULL)
-            ch_free(r, sizeof(ch_ref));
+    if (r == NULL)
+        return NULL;
+    if (ch_mutex_init(&r->lock) != 0) {
+        ch_free(r, sizeof(ch_ref));
         return NULL;
     }
     atomic_init(&r->version, 0);
-    r->value = initial;
-    ch_incref(initial);
-    r->name = name;
-    ch_incref(name);
+    r->value = *(ch_val *)initial;
+    ch_incref(r->value);
     r->waiters.head = NULL;
-    r->next = *bucket; /* a dying cell of the same name may still be listed */
-    *bucket = r;
-    pthread_mutex_unlock(&registry_lock);
-    *created = true;
-    return r;
+    return &r->n;
 }
 
-void ch_ref_forget(ch_ref *r)
+ch_open_result ch_ref_open(ch_val name, ch_val initial, ch_ref **ref)
 {
-    pthread_mutex_lock(&registry_lock);
-    for (ch_ref **p = &registry[ch_hash(r->name) % BUCKETS]; *p != NULL; p = &(*p)->next) {
-        if (*p == r) {
-            *p = r->next;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&registry_lock);
-    ch_mutex_destroy(&r->lock);
+    ch_named *found = NULL;
+    ch_open_result rc = ch_named_open(name, CH_REF, make_ref, &initial, &found);
+    *ref = (ch_ref *)found;
+    return rc;
 }
+
+void ch_ref_destroy(ch_ref *r) { ch_mutex_destroy(&r->lock); }
 
 ch_val ch_ref_get(ch_ref *r, uint64_t *version)
 {

@@ -10,23 +10,20 @@
 #ifndef COHIVE_CORE_REF_H
 #define COHIVE_CORE_REF_H
 
-#include "object.h"
+#include "named.h"
 #include "sync.h"
 
 typedef struct ch_ref {
-    ch_head h; /* CH_REF */
+    ch_named n; /* CH_REF */
     ch_mutex lock;
     _Atomic uint64_t version; /* grows by one on every publish */
     ch_val value;             /* guarded by lock */
-    ch_val name;              /* a CH_STR */
     ch_waitlist waiters;      /* guarded by lock */
-    struct ch_ref *next;      /* registry chain, guarded by the registry lock */
 } ch_ref;
 
 /* The cell called `name` (a CH_STR, borrowed), created holding `initial`
- * (borrowed) if it does not exist; a new reference, or NULL when out of
- * memory.  *created says which. */
-ch_ref *ch_ref_open(ch_val name, ch_val initial, bool *created);
+ * (borrowed) if it does not exist (see ch_named_open). */
+ch_open_result ch_ref_open(ch_val name, ch_val initial, ch_ref **ref);
 
 /* The current value (a new reference) and its version. */
 ch_val ch_ref_get(ch_ref *r, uint64_t *version);
@@ -53,6 +50,6 @@ void ch_ref_watch(ch_ref *r, ch_waiter *w);
 void ch_ref_unwatch(ch_ref *r, ch_waiter *w);
 
 /* Called by ch_release when the last reference is gone. */
-void ch_ref_forget(ch_ref *r);
+void ch_ref_destroy(ch_ref *r);
 
 #endif

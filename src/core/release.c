@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hamt.h"
+#include "queue.h"
 #include "ref.h"
 #include "value.h"
 
@@ -37,6 +38,8 @@ size_t ch_object_size(const ch_head *o)
         return ch_collision_size((const ch_collision *)o);
     case CH_REF:
         return sizeof(ch_ref);
+    case CH_QUEUE:
+        return sizeof(ch_queue);
     default:
         return 0;
     }
@@ -62,9 +65,11 @@ static ch_val *owned_words(ch_head *o, size_t *n)
     case CH_COLLISION:
         *n = 2 * (size_t)((ch_collision *)o)->count;
         return ((ch_collision *)o)->slot;
-    case CH_REF: /* value and name, next to each other */
-        *n = 2;
+    case CH_REF:
+        *n = 1;
         return &((ch_ref *)o)->value;
+    case CH_QUEUE:
+        return ch_queue_items((ch_queue *)o, n);
     default:
         *n = 0;
         return NULL;
@@ -79,8 +84,8 @@ void ch_release(ch_head *o)
     work[len++] = o;
     while (len > 0) {
         ch_head *x = work[--len];
-        if (x->type == CH_REF)
-            ch_ref_forget((ch_ref *)x);
+        if (ch_type_is_named(x->type))
+            ch_named_forget((ch_named *)x);
         size_t n;
         ch_val *words = owned_words(x, &n);
         for (size_t i = 0; i < n; i++) {
@@ -102,6 +107,10 @@ void ch_release(ch_head *o)
             }
             work[len++] = child;
         }
+        if (x->type == CH_REF)
+            ch_ref_destroy((ch_ref *)x);
+        else if (x->type == CH_QUEUE)
+            ch_queue_destroy((ch_queue *)x);
         ch_free(x, ch_object_size(x));
     }
     if (work != local)

@@ -23,7 +23,7 @@ double ch_monotonic(void)
 int ch_waiter_init_sem(ch_waiter *w)
 {
     w->prev = w->next = NULL;
-    w->listed = false;
+    w->listed = w->notified = false;
     w->kind = CH_WAITER_SEM;
     w->read_fd = w->write_fd = -1;
     return sem_init(&w->sem, 0, 0);
@@ -32,7 +32,7 @@ int ch_waiter_init_sem(ch_waiter *w)
 int ch_waiter_init_fd(ch_waiter *w)
 {
     w->prev = w->next = NULL;
-    w->listed = false;
+    w->listed = w->notified = false;
     w->kind = CH_WAITER_FD;
 #ifdef __linux__
     w->read_fd = w->write_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -102,6 +102,7 @@ void ch_waitlist_remove(ch_waitlist *list, ch_waiter *w)
 
 static void wake(ch_waiter *w)
 {
+    w->notified = true;
     if (w->kind == CH_WAITER_SEM) {
         sem_post(&w->sem);
     } else {
@@ -120,8 +121,12 @@ void ch_waitlist_wake_all(ch_waitlist *list)
 
 void ch_waitlist_wake_one(ch_waitlist *list)
 {
-    if (list->head != NULL)
-        wake(list->head);
+    for (ch_waiter *w = list->head; w != NULL; w = w->next) {
+        if (!w->notified) {
+            wake(w);
+            return;
+        }
+    }
 }
 
 ch_sleep_result ch_waiter_sleep(ch_waiter *w, double deadline)

@@ -28,6 +28,7 @@ typedef enum { CH_WAITER_SEM, CH_WAITER_FD } ch_waiter_kind;
 typedef struct ch_waiter {
     struct ch_waiter *prev, *next; /* on a waitlist, or both NULL */
     bool listed;
+    bool notified; /* woken and not yet answered (see queue.c) */
     ch_waiter_kind kind;
     sem_t sem;
     int read_fd, write_fd; /* equal for an eventfd */
@@ -45,7 +46,7 @@ void ch_waiter_destroy(ch_waiter *w);
 void ch_waitlist_add(ch_waitlist *list, ch_waiter *w);
 void ch_waitlist_remove(ch_waitlist *list, ch_waiter *w);
 void ch_waitlist_wake_all(ch_waitlist *list);
-/* Wakes the first waiter only (one item for one consumer). */
+/* Wakes the first waiter not already woken (one item for one consumer). */
 void ch_waitlist_wake_one(ch_waitlist *list);
 
 typedef enum { CH_WOKEN, CH_TIMED_OUT, CH_INTERRUPTED } ch_sleep_result;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "hamt.h"
-#include "ref.h"
+#include "named.h"
 #include "value.h"
 
 /* --- constructors ------------------------------------------------------------ */
@@ -186,8 +186,11 @@ static uint64_t hash_raw(ch_val v)
     case CH_SET:
     case CH_MAP:
         return hash_entries_commutative(v);
-    case CH_REF: /* equal only to itself; its name is a fine hash */
-        return ch_mix64(hash_raw(((const ch_ref *)o)->name) ^ CH_SEED_CONST);
+    case CH_REF: /* equal only to itself: its name, or its address, will do */
+    case CH_QUEUE: {
+        ch_val name = ((const ch_named *)o)->name;
+        return ch_mix64((name != CH_NONE ? hash_raw(name) : (uint64_t)(uintptr_t)o) ^ CH_SEED_CONST);
+    }
     default:
         return 0;
     }

@@ -1,0 +1,51 @@
+/*
+ * Waiting from Python: blocking sleeps that release the GIL and let Ctrl-C
+ * through, timeouts as queue.Queue takes them, and opening named objects.
+ */
+#include "binding.h"
+
+int cohive_deadline(PyObject *timeout, double *deadline)
+{
+    *deadline = -1;
+    if (timeout == Py_None)
+        return 0;
+    double t = PyFloat_AsDouble(timeout);
+    if (t == -1 && PyErr_Occurred())
+        return -1;
+    if (t < 0 || t != t) {
+        PyErr_Format(PyExc_ValueError, "timeout must be a non-negative number or None, not %R", timeout);
+        return -1;
+    }
+    *deadline = ch_monotonic() + t;
+    return 0;
+}
+
+int cohive_sleep(ch_waiter *w, double deadline)
+{
+    for (;;) {
+        ch_sleep_result rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = ch_waiter_sleep(w, deadline);
+        Py_END_ALLOW_THREADS
+        if (rc == CH_WOKEN)
+            return 1;
+        if (rc == CH_TIMED_OUT)
+            return 0;
+        if (PyErr_CheckSignals() < 0) /* Ctrl-C lands here in the main thread */
+            return -1;
+    }
+}
+
+int cohive_check_open(cohive_state *st, ch_open_result rc, PyObject *name, ch_named *found, const char *wanted)
+{
+    if (rc == CH_OPENED || rc == CH_CREATED)
+        return 0;
+    if (rc == CH_NO_MEMORY) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    const char *actual = found->h.type == CH_REF ? "Ref" : found->h.type == CH_QUEUE ? "Queue" : "object";
+    PyErr_Format(PyExc_TypeError, "the name %R belongs to a cohive.%s, not a cohive.%s", name, actual, wanted);
+    ch_decref(ch_from_ptr(found));
+    return -1;
+}
