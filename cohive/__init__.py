@@ -1,8 +1,9 @@
 """cohive: one Python process, every core.
 
 Subinterpreters with their own GIL share one large immutable state without
-pickling.  This package holds the data level: frozen values and the
-persistent, off-heap :class:`Map`.
+pickling.  Here: frozen values and the persistent, off-heap :class:`Map`; named
+cells (:class:`Ref`) to publish versions of shared state; and queues and
+synchronisation primitives that work across interpreters.
 """
 
 import sys
@@ -15,33 +16,57 @@ if sys.version_info < (3, 12):  # noqa: UP036 - this line must run on old Python
 
 from cohive._cohive import (
     MAX_DEPTH,
+    Barrier,
+    Counter,
+    Event,
     FrozenList,
+    Lock,
     Map,
     MapMutation,
     Queue,
     QueueClosed,
     Ref,
+    Semaphore,
+    _register,
     freeze,
     native_blocks,
     native_bytes,
     thaw,
 )
-from cohive import _views
+from cohive import _views, _waiting
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MAX_DEPTH",
+    "Barrier",
+    "Counter",
+    "Event",
     "FrozenList",
+    "Lock",
     "Map",
     "MapMutation",
     "Queue",
     "QueueClosed",
     "Ref",
+    "Semaphore",
     "freeze",
     "native_blocks",
     "native_bytes",
     "thaw",
 ]
 
-del _views
+# The parts of the API written in Python, handed to the extension by name.
+_register(
+    keys_view=_views.MapKeysView,
+    values_view=_views.MapValuesView,
+    items_view=_views.MapItemsView,
+    ref_wait_async=_waiting.ref_wait_async,
+    queue_get_async=_waiting.queue_get_async,
+    queue_put_async=_waiting.queue_put_async,
+    queue_aiter=_waiting.queue_aiter,
+    acquire_async=_waiting.acquire_async,
+    release_async=_waiting.release_async,
+    wait_async=_waiting.wait_async,
+)
+del _views, _waiting, _register

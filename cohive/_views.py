@@ -1,4 +1,4 @@
-"""The keys(), values() and items() views of a Map; registers the Python helpers.
+"""The keys(), values() and items() views of a Map, and the ABC registrations.
 
 The views are the standard collections.abc ones (set operations included);
 only iteration is redirected to the Map's native iterators, so that no view
@@ -8,8 +8,7 @@ looks a key up twice.
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from typing import Any
 
-from cohive._cohive import FrozenList, Map, _register
-from cohive._waiting import queue_aiter, queue_get_async, queue_put_async, ref_wait_async
+from cohive._cohive import FrozenList, Map
 
 
 class MapKeysView(KeysView[Any]):
@@ -41,4 +40,3 @@ class MapItemsView(ItemsView[Any, Any]):
 
 Mapping.register(Map)
 Sequence.register(FrozenList)
-_register(MapKeysView, MapValuesView, MapItemsView, ref_wait_async, queue_get_async, queue_put_async, queue_aiter)

@@ -41,13 +41,19 @@ async def _wait_readable(watcher: Any) -> None:
     watcher.drain()
 
 
+async def _until(watcher: Any, attempt: Any) -> Any:
+    """Retry attempt(watcher), a non-blocking try that returns _BUSY (or
+    False) while it must wait, each time the watcher is woken."""
+    with watcher:
+        while (result := attempt(watcher)) is _BUSY or result is False:
+            await _wait_readable(watcher)
+        return result
+
+
 async def queue_get_async(queue: Any) -> Any:
     """queue.get() for asyncio.  The item is taken only by the synchronous
     _try_get, never across an await, so cancellation cannot lose one."""
-    with queue._watch(True) as watcher:
-        while (item := queue._try_get(watcher, _BUSY)) is _BUSY:
-            await _wait_readable(watcher)
-        return item
+    return await _until(queue._watch(True), lambda w: queue._try_get(w, _BUSY))
 
 
 async def queue_put_async(queue: Any, item: Any) -> None:
@@ -55,9 +61,33 @@ async def queue_put_async(queue: Any, item: Any) -> None:
     from cohive._cohive import freeze
 
     frozen = freeze(item)  # refuse the unshareable now, not after waiting
-    with queue._watch(False) as watcher:
-        while not queue._try_put(frozen, watcher):
-            await _wait_readable(watcher)
+    await _until(queue._watch(False), lambda w: queue._try_put(frozen, w))
+
+
+async def acquire_async(primitive: Any) -> bool:
+    """Lock/Semaphore acquire() for asyncio."""
+    return bool(await _until(primitive._watch(), primitive._try))
+
+
+async def release_async(primitive: Any, *exc_info: Any) -> None:
+    """__aexit__ of a Lock or Semaphore."""
+    primitive.release()
+
+
+async def wait_async(primitive: Any) -> Any:
+    """Event.wait() (True once set) or Barrier.wait() (the arrival index) for asyncio."""
+    from cohive._cohive import Barrier
+
+    if not isinstance(primitive, Barrier):
+        return await _until(primitive._watch(), primitive._try)
+    index, generation = primitive._arrive()
+    if generation is not None:
+        try:
+            await _until(primitive._watch(), lambda w: primitive._try(w, generation))
+        except asyncio.CancelledError:
+            primitive.abort()  # the others would wait forever for this party
+            raise
+    return index
 
 
 async def queue_aiter(queue: Any) -> AsyncIterator[Any]:

@@ -23,3 +23,10 @@ ref: cohive.Ref[cohive.Map[str, int]] = cohive.Ref("typing-example", default=mer
 current: cohive.Map[str, int] = ref.get()
 version: int = ref.set(current.set("g", 7))
 published: cohive.Map[str, int] = ref.update(lambda m: m.set("h", 8))
+jobs: cohive.Queue[tuple[str, int]] = cohive.Queue(maxsize=10, name="typing-jobs")
+jobs.put(("a", 1), timeout=1.0)
+job: tuple[str, int] = jobs.get_nowait()
+with cohive.Lock() as acquired:
+    held: bool = acquired
+ready: bool = cohive.Event().wait(timeout=0.1)
+ticket: int = cohive.Counter().add(2)

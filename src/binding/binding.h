@@ -10,6 +10,7 @@
 #include <Python.h>
 
 #include "../core/hamt.h"
+#include "../core/primitives.h"
 #include "../core/queue.h"
 #include "../core/ref.h"
 #include "../core/sync.h"
@@ -24,11 +25,12 @@ typedef struct {
     PyTypeObject *Ref_Type;
     PyTypeObject *Queue_Type;
     PyTypeObject *Watcher_Type;
+    PyTypeObject *Lock_Type, *Event_Type, *Semaphore_Type, *Barrier_Type, *Counter_Type;
     PyObject *Empty, *Full, *QueueClosed; /* queue.Empty, queue.Full, cohive.QueueClosed */
-    /* Python helpers registered by the cohive package (cohive/__init__.py):
-     * the collections.abc views of a Map and the asyncio wait of a Ref. */
-    PyObject *keys_view, *values_view, *items_view;
-    PyObject *wait_async, *get_async, *put_async, *aiter;
+    PyObject *BrokenBarrierError;         /* threading.BrokenBarrierError */
+    /* Python helpers the cohive package registers by name (cohive/_helpers.py):
+     * the collections.abc views of a Map, the asyncio forms of waits. */
+    PyObject *helpers;
     PyObject *restore; /* cohive._cohive._restore, for pickling */
 } cohive_state;
 
@@ -112,10 +114,12 @@ PyObject *cohive_wrap_map(cohive_state *st, ch_map *m);       /* steals m */
 PyObject *cohive_wrap_list(cohive_state *st, ch_seq *s);      /* steals s */
 PyObject *cohive_wrap_ref(cohive_state *st, ch_ref *r);      /* steals r */
 PyObject *cohive_wrap_queue(cohive_state *st, ch_queue *q);  /* steals q */
+PyObject *cohive_wrap_sync(cohive_state *st, ch_sync *s);    /* steals s */
 int cohive_add_map_types(PyObject *module, cohive_state *st);
 int cohive_add_list_type(PyObject *module, cohive_state *st);
 int cohive_add_ref_type(PyObject *module, cohive_state *st);
 int cohive_add_queue_type(PyObject *module, cohive_state *st);
+int cohive_add_sync_types(PyObject *module, cohive_state *st);
 int cohive_add_watcher_type(PyObject *module, cohive_state *st);
 
 /* --- waiting ------------------------------------------------------------------ */
@@ -127,6 +131,9 @@ int cohive_deadline(PyObject *timeout, double *deadline);
  * handlers when a signal interrupts: 1 woken, 0 timed out, -1 exception. */
 int cohive_sleep(ch_waiter *w, double deadline);
 
+/* "Ref", "Queue", "Lock", ...: the Python name of a named native type. */
+const char *kind_name(int type);
+
 /* Turns a failed ch_named_open into TypeError/MemoryError (0 if it did not fail). */
 int cohive_check_open(cohive_state *st, ch_open_result rc, PyObject *name, ch_named *found, const char *wanted);
 
@@ -135,7 +142,7 @@ int cohive_check_open(cohive_state *st, ch_open_result rc, PyObject *name, ch_na
 typedef struct {
     PyObject_HEAD
     ch_waiter waiter; /* listed on the owner while open */
-    ch_head *owner;   /* a CH_REF or CH_QUEUE, owned; NULL once closed */
+    ch_head *owner;   /* a CH_REF, CH_QUEUE or primitive, owned; NULL once closed */
     bool getting;
 } WatcherObject;
 
@@ -152,6 +159,9 @@ static inline bool cohive_check_nargs(const char *name, Py_ssize_t nargs, Py_ssi
         PyErr_Format(PyExc_TypeError, "%s() takes from %zd to %zd arguments (%zd given)", name, min, max, nargs);
     return false;
 }
+
+/* Calls the Python helper registered under `name` with the given arguments. */
+PyObject *cohive_call_helper(cohive_state *st, const char *name, PyObject *const *args, size_t nargs);
 
 /* Py_hash_t for a native hash (never -1). */
 static inline Py_hash_t cohive_py_hash(uint64_t h)

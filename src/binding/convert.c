@@ -108,7 +108,7 @@ static int fail_unshareable(freezer *f, PyObject *o)
         return -1;
     f->unshareable = true;
     fail(f, PyExc_TypeError, "%U is not shareable (cohive shares None, bool, int, float, complex, str, "
-         "bytes, tuple, frozenset, dict, list, set, cohive containers, Refs and Queues)", name);
+         "bytes, tuple, frozenset, dict, list, set and cohive objects)", name);
     Py_DECREF(name);
     return -1;
 }
@@ -340,7 +340,8 @@ static int freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
         return freeze_set(f, o, out);
     } else if (tp == &PySet_Type) {
         return as_key ? fail_unhashable(f, o) : freeze_set(f, o, out);
-    } else if (tp == st->Ref_Type || tp == st->Queue_Type) {
+    } else if (tp == st->Ref_Type || tp == st->Queue_Type || tp == st->Lock_Type || tp == st->Event_Type ||
+               tp == st->Semaphore_Type || tp == st->Barrier_Type || tp == st->Counter_Type) {
         *out = ch_from_ptr(((NativeObject *)o)->native); /* passed by reference */
         ch_incref(*out);
         return 0;
@@ -490,6 +491,13 @@ PyObject *cohive_read(cohive_state *st, ch_val v)
     case CH_QUEUE:
         ch_incref(v);
         return cohive_wrap_queue(st, (ch_queue *)o);
+    case CH_LOCK:
+    case CH_EVENT:
+    case CH_SEMAPHORE:
+    case CH_BARRIER:
+    case CH_COUNTER:
+        ch_incref(v);
+        return cohive_wrap_sync(st, (ch_sync *)o);
     default:
         PyErr_Format(PyExc_SystemError, "cohive: unknown native type %d", o->type);
         return NULL;

@@ -478,18 +478,20 @@ static PyObject *Map_iter(PyObject *self) { return new_iter(self, ITER_KEYS); }
 static PyObject *Map_iter_values(PyObject *self, PyObject *unused) { return new_iter(self, ITER_VALUES); }
 static PyObject *Map_iter_items(PyObject *self, PyObject *unused) { return new_iter(self, ITER_ITEMS); }
 
-static PyObject *make_view(PyObject *self, PyObject *view_class)
+static PyObject *Map_keys(PyObject *self, PyObject *unused)
 {
-    if (view_class == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "cohive views are not set up: import cohive, not cohive._cohive");
-        return NULL;
-    }
-    return PyObject_CallOneArg(view_class, self);
+    return cohive_call_helper(state_of(self), "keys_view", &self, 1);
 }
 
-static PyObject *Map_keys(PyObject *self, PyObject *unused) { return make_view(self, state_of(self)->keys_view); }
-static PyObject *Map_values(PyObject *self, PyObject *unused) { return make_view(self, state_of(self)->values_view); }
-static PyObject *Map_items(PyObject *self, PyObject *unused) { return make_view(self, state_of(self)->items_view); }
+static PyObject *Map_values(PyObject *self, PyObject *unused)
+{
+    return cohive_call_helper(state_of(self), "values_view", &self, 1);
+}
+
+static PyObject *Map_items(PyObject *self, PyObject *unused)
+{
+    return cohive_call_helper(state_of(self), "items_view", &self, 1);
+}
 
 /* --- copying, pickling, thawing ---------------------------------------------------- */
 

@@ -65,20 +65,22 @@ static PyObject *set_hash_mask(PyObject *module, PyObject *mask)
     return PyLong_FromUnsignedLongLong(old);
 }
 
-static PyObject *register_helpers(PyObject *module, PyObject *args)
+static PyObject *register_helpers(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     cohive_state *st = PyModule_GetState(module);
-    PyObject *k, *v, *i, *w, *g, *p, *a;
-    if (!PyArg_ParseTuple(args, "OOOOOOO:_register", &k, &v, &i, &w, &g, &p, &a))
-        return NULL;
-    Py_XSETREF(st->keys_view, Py_NewRef(k));
-    Py_XSETREF(st->values_view, Py_NewRef(v));
-    Py_XSETREF(st->items_view, Py_NewRef(i));
-    Py_XSETREF(st->wait_async, Py_NewRef(w));
-    Py_XSETREF(st->get_async, Py_NewRef(g));
-    Py_XSETREF(st->put_async, Py_NewRef(p));
-    Py_XSETREF(st->aiter, Py_NewRef(a));
-    Py_RETURN_NONE;
+    if (PyTuple_GET_SIZE(args) != 0 || kwargs == NULL)
+        return PyErr_Format(PyExc_TypeError, "_register() takes the helpers as keyword arguments");
+    Py_XSETREF(st->helpers, PyDict_Copy(kwargs));
+    return st->helpers != NULL ? Py_NewRef(Py_None) : NULL;
+}
+
+PyObject *cohive_call_helper(cohive_state *st, const char *name, PyObject *const *args, size_t nargs)
+{
+    PyObject *helper = st->helpers != NULL ? PyDict_GetItemString(st->helpers, name) : NULL;
+    if (helper == NULL)
+        return PyErr_Format(PyExc_RuntimeError, "cohive's Python helpers are not set up (%s): import cohive, "
+                            "not cohive._cohive", name);
+    return PyObject_Vectorcall(helper, args, nargs, NULL);
 }
 
 #define PICKLE_VERSION 1
@@ -115,7 +117,7 @@ static PyMethodDef module_functions[] = {
      "native_blocks()\n--\n\nNative allocations cohive holds now, in the whole process."},
     {"_hash", hash_py, METH_O, "The stable native hash of a key (for tests)."},
     {"_set_hash_mask", set_hash_mask, METH_O, "Test hook: and every key hash with mask; returns the old mask."},
-    {"_register", register_helpers, METH_VARARGS, NULL},
+    {"_register", (PyCFunction)(void (*)(void))register_helpers, METH_VARARGS | METH_KEYWORDS, NULL},
     {"_restore", restore, METH_VARARGS, "Rebuilds a pickled Map or FrozenList."},
     {NULL},
 };
@@ -125,7 +127,7 @@ static int module_exec(PyObject *module)
     cohive_state *st = PyModule_GetState(module);
     if (cohive_add_map_types(module, st) < 0 || cohive_add_list_type(module, st) < 0 ||
         cohive_add_ref_type(module, st) < 0 || cohive_add_queue_type(module, st) < 0 ||
-        cohive_add_watcher_type(module, st) < 0)
+        cohive_add_sync_types(module, st) < 0 || cohive_add_watcher_type(module, st) < 0)
         return -1;
     st->restore = PyObject_GetAttrString(module, "_restore");
     if (st->restore == NULL)
@@ -145,14 +147,14 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->Empty);
     Py_VISIT(st->Full);
     Py_VISIT(st->QueueClosed);
+    Py_VISIT(st->BrokenBarrierError);
+    Py_VISIT(st->Lock_Type);
+    Py_VISIT(st->Event_Type);
+    Py_VISIT(st->Semaphore_Type);
+    Py_VISIT(st->Barrier_Type);
+    Py_VISIT(st->Counter_Type);
+    Py_VISIT(st->helpers);
     Py_VISIT(st->Watcher_Type);
-    Py_VISIT(st->keys_view);
-    Py_VISIT(st->values_view);
-    Py_VISIT(st->items_view);
-    Py_VISIT(st->wait_async);
-    Py_VISIT(st->get_async);
-    Py_VISIT(st->put_async);
-    Py_VISIT(st->aiter);
     Py_VISIT(st->restore);
     return 0;
 }
@@ -169,14 +171,14 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->Empty);
     Py_CLEAR(st->Full);
     Py_CLEAR(st->QueueClosed);
+    Py_CLEAR(st->BrokenBarrierError);
+    Py_CLEAR(st->Lock_Type);
+    Py_CLEAR(st->Event_Type);
+    Py_CLEAR(st->Semaphore_Type);
+    Py_CLEAR(st->Barrier_Type);
+    Py_CLEAR(st->Counter_Type);
+    Py_CLEAR(st->helpers);
     Py_CLEAR(st->Watcher_Type);
-    Py_CLEAR(st->keys_view);
-    Py_CLEAR(st->values_view);
-    Py_CLEAR(st->items_view);
-    Py_CLEAR(st->wait_async);
-    Py_CLEAR(st->get_async);
-    Py_CLEAR(st->put_async);
-    Py_CLEAR(st->aiter);
     Py_CLEAR(st->restore);
     return 0;
 }

@@ -217,24 +217,18 @@ static PyObject *Queue_watch(PyObject *self, PyObject *getting)
     return g < 0 ? NULL : cohive_new_watcher(state_of(self), &QUEUE(self)->n.h, g);
 }
 
-static PyObject *call_helper(PyObject *self, PyObject *helper, PyObject *arg)
-{
-    if (helper == NULL)
-        return PyErr_Format(PyExc_RuntimeError, "import cohive, not cohive._cohive, for asyncio support");
-    return PyObject_CallFunctionObjArgs(helper, self, arg, NULL);
-}
-
 static PyObject *Queue_get_async(PyObject *self, PyObject *unused)
 {
-    return call_helper(self, state_of(self)->get_async, NULL);
+    return cohive_call_helper(state_of(self), "queue_get_async", &self, 1);
 }
 
 static PyObject *Queue_put_async(PyObject *self, PyObject *item)
 {
-    return call_helper(self, state_of(self)->put_async, item);
+    PyObject *args[] = {self, item};
+    return cohive_call_helper(state_of(self), "queue_put_async", args, 2);
 }
 
-static PyObject *Queue_aiter(PyObject *self) { return call_helper(self, state_of(self)->aiter, NULL); }
+static PyObject *Queue_aiter(PyObject *self) { return cohive_call_helper(state_of(self), "queue_aiter", &self, 1); }
 
 static PyObject *Queue_next(PyObject *self)
 {

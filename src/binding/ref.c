@@ -195,10 +195,8 @@ static PyObject *Ref_wait(PyObject *self, PyObject *args, PyObject *kwargs)
 
 static PyObject *Ref_wait_async(PyObject *self, PyObject *version)
 {
-    cohive_state *st = state_of(self);
-    if (st->wait_async == NULL)
-        return PyErr_Format(PyExc_RuntimeError, "import cohive, not cohive._cohive, for asyncio support");
-    return PyObject_CallFunctionObjArgs(st->wait_async, self, version, NULL);
+    PyObject *args[] = {self, version};
+    return cohive_call_helper(state_of(self), "ref_wait_async", args, 2);
 }
 
 static PyObject *Ref_watch(PyObject *self, PyObject *unused)

@@ -36,6 +36,26 @@ int cohive_sleep(ch_waiter *w, double deadline)
     }
 }
 
+const char *kind_name(int type)
+{
+    switch (type) {
+    case CH_REF:
+        return "Ref";
+    case CH_QUEUE:
+        return "Queue";
+    case CH_LOCK:
+        return "Lock";
+    case CH_EVENT:
+        return "Event";
+    case CH_SEMAPHORE:
+        return "Semaphore";
+    case CH_BARRIER:
+        return "Barrier";
+    default:
+        return "Counter";
+    }
+}
+
 int cohive_check_open(cohive_state *st, ch_open_result rc, PyObject *name, ch_named *found, const char *wanted)
 {
     if (rc == CH_OPENED || rc == CH_CREATED)
@@ -44,8 +64,8 @@ int cohive_check_open(cohive_state *st, ch_open_result rc, PyObject *name, ch_na
         PyErr_NoMemory();
         return -1;
     }
-    const char *actual = found->h.type == CH_REF ? "Ref" : found->h.type == CH_QUEUE ? "Queue" : "object";
-    PyErr_Format(PyExc_TypeError, "the name %R belongs to a cohive.%s, not a cohive.%s", name, actual, wanted);
+    PyErr_Format(PyExc_TypeError, "the name %R belongs to a cohive.%s, not a cohive.%s", name,
+                 kind_name(found->h.type), wanted);
     ch_decref(ch_from_ptr(found));
     return -1;
 }

@@ -1,7 +1,7 @@
 /*
  * A Watcher is a file descriptor an event loop can watch: it becomes
  * readable whenever the native object it watches changes (a Ref publishes,
- * a Queue has an item or a free slot for it).  The asyncio
+ * a Queue has an item or a free slot, a Lock is released, ...).  The asyncio
  * waits in cohive/_waiting.py are built on it, one fd per waiting task,
  * with no helper thread.
  */
@@ -22,8 +22,10 @@ PyObject *cohive_new_watcher(cohive_state *st, ch_head *owner, bool getting)
     ch_incref(ch_from_ptr(owner));
     if (owner->type == CH_REF)
         ch_ref_watch((ch_ref *)owner, &self->waiter);
-    else
+    else if (owner->type == CH_QUEUE)
         ch_queue_watch((ch_queue *)owner, getting, &self->waiter);
+    else
+        ch_sync_watch((ch_sync *)owner, &self->waiter);
     return (PyObject *)self;
 }
 
@@ -33,8 +35,10 @@ static void close_watcher(WatcherObject *self)
         return;
     if (self->owner->type == CH_REF)
         ch_ref_unwatch((ch_ref *)self->owner, &self->waiter);
-    else
+    else if (self->owner->type == CH_QUEUE)
         ch_queue_unwatch((ch_queue *)self->owner, self->getting, &self->waiter);
+    else
+        ch_sync_unwatch((ch_sync *)self->owner, &self->waiter);
     ch_waiter_destroy(&self->waiter);
     ch_decref(ch_from_ptr(self->owner));
     self->owner = NULL;

@@ -30,6 +30,6 @@ ch_open_result ch_named_open(ch_val name, ch_type type, ch_named *(*make)(void *
 /* Called by ch_release: leaves the registry and drops the name. */
 void ch_named_forget(ch_named *obj);
 
-static inline bool ch_type_is_named(int type) { return type == CH_REF || type == CH_QUEUE; }
+static inline bool ch_type_is_named(int type) { return type >= CH_REF && type <= CH_COUNTER; }
 
 #endif

@@ -62,6 +62,11 @@ typedef enum {
     CH_COLLISION, /* HAMT node for keys whose 64-bit hashes are equal */
     CH_REF,       /* a named mutable cell (ref.h) */
     CH_QUEUE,     /* a FIFO between interpreters (queue.h) */
+    CH_LOCK,      /* synchronisation primitives (primitives.h) */
+    CH_EVENT,
+    CH_SEMAPHORE,
+    CH_BARRIER,
+    CH_COUNTER,
 } ch_type;
 
 typedef struct {

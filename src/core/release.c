@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hamt.h"
+#include "primitives.h"
 #include "queue.h"
 #include "ref.h"
 #include "value.h"
@@ -40,6 +41,12 @@ size_t ch_object_size(const ch_head *o)
         return sizeof(ch_ref);
     case CH_QUEUE:
         return sizeof(ch_queue);
+    case CH_LOCK:
+    case CH_EVENT:
+    case CH_SEMAPHORE:
+    case CH_BARRIER:
+    case CH_COUNTER:
+        return sizeof(ch_sync);
     default:
         return 0;
     }
@@ -111,6 +118,8 @@ void ch_release(ch_head *o)
             ch_ref_destroy((ch_ref *)x);
         else if (x->type == CH_QUEUE)
             ch_queue_destroy((ch_queue *)x);
+        else if (ch_type_is_named(x->type))
+            ch_sync_destroy((ch_sync *)x);
         ch_free(x, ch_object_size(x));
     }
     if (work != local)

@@ -187,7 +187,12 @@ static uint64_t hash_raw(ch_val v)
     case CH_MAP:
         return hash_entries_commutative(v);
     case CH_REF: /* equal only to itself: its name, or its address, will do */
-    case CH_QUEUE: {
+    case CH_QUEUE:
+    case CH_LOCK:
+    case CH_EVENT:
+    case CH_SEMAPHORE:
+    case CH_BARRIER:
+    case CH_COUNTER: {
         ch_val name = ((const ch_named *)o)->name;
         return ch_mix64((name != CH_NONE ? hash_raw(name) : (uint64_t)(uintptr_t)o) ^ CH_SEED_CONST);
     }
