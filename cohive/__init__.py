@@ -29,7 +29,6 @@ from cohive._cohive import (
     Semaphore,
     _register,
     freeze,
-    native_blocks,
     native_bytes,
     thaw,
 )
@@ -51,7 +50,6 @@ __all__ = [
     "Ref",
     "Semaphore",
     "freeze",
-    "native_blocks",
     "native_bytes",
     "thaw",
 ]

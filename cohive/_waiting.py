@@ -50,9 +50,17 @@ async def _until(watcher: Any, attempt: Any) -> Any:
         return result
 
 
+# How long get_async may spin (GIL released) for an item before it registers
+# with the event loop: less than the syscalls that registering costs.
+_SPIN_SECONDS = 20e-6
+
+
 async def queue_get_async(queue: Any) -> Any:
     """queue.get() for asyncio.  The item is taken only by the synchronous
     _try_get, never across an await, so cancellation cannot lose one."""
+    item = queue._try_get(None, _BUSY, _SPIN_SECONDS)
+    if item is not _BUSY:
+        return item
     return await _until(queue._watch(True), lambda w: queue._try_get(w, _BUSY))
 
 
@@ -61,7 +69,8 @@ async def queue_put_async(queue: Any, item: Any) -> None:
     from cohive._cohive import freeze
 
     frozen = freeze(item)  # refuse the unshareable now, not after waiting
-    await _until(queue._watch(False), lambda w: queue._try_put(frozen, w))
+    if not queue._try_put(frozen, None):
+        await _until(queue._watch(False), lambda w: queue._try_put(frozen, w))
 
 
 async def acquire_async(primitive: Any) -> bool:

@@ -63,12 +63,3 @@ def test_collision_nodes_free_cleanly(native_baseline: int) -> None:
             m = m.delete(f"k{i}")
         assert len(m) == 150 and m == {f"k{i}": i for i in range(1, 300, 2)}
         del m
-
-
-def test_native_blocks_track_allocations(native_baseline: int) -> None:
-    before = cohive.native_blocks()
-    m = cohive.Map({"a": "x" * 100})
-    assert cohive.native_blocks() > before
-    del m
-    gc.collect()
-    assert cohive.native_blocks() == before

@@ -40,11 +40,6 @@ static PyObject *thaw_py(PyObject *module, PyObject *obj)
 
 static PyObject *native_bytes(PyObject *module, PyObject *unused) { return PyLong_FromLongLong(ch_native_bytes()); }
 
-static PyObject *native_blocks(PyObject *module, PyObject *unused)
-{
-    return PyLong_FromLongLong(ch_native_blocks());
-}
-
 static PyObject *hash_py(PyObject *module, PyObject *obj)
 {
     ch_val v;
@@ -113,8 +108,6 @@ static PyMethodDef module_functions[] = {
      "frozen sets sets again (keys and set items stay hashable)."},
     {"native_bytes", native_bytes, METH_NOARGS,
      "native_bytes()\n--\n\nBytes of native memory cohive holds now, in the whole process."},
-    {"native_blocks", native_blocks, METH_NOARGS,
-     "native_blocks()\n--\n\nNative allocations cohive holds now, in the whole process."},
     {"_hash", hash_py, METH_O, "The stable native hash of a key (for tests)."},
     {"_set_hash_mask", set_hash_mask, METH_O, "Test hook: and every key hash with mask; returns the old mask."},
     {"_register", (PyCFunction)(void (*)(void))register_helpers, METH_VARARGS | METH_KEYWORDS, NULL},

@@ -163,26 +163,49 @@ static PyObject *Queue_get_nowait(PyObject *self, PyObject *unused) { return do_
 
 static PyObject *Queue_put_nowait(PyObject *self, PyObject *item) { return do_put(self, item, 0, -1); }
 
-/* For the asyncio side: one attempt; the watcher's pending wake-up is
- * answered; returns the item, or the `busy` sentinel when it must wait. */
-static WatcherObject *watcher_arg(PyObject *self, PyObject *obj)
+/* For the asyncio side: one attempt, never blocking.  The watcher (or None)
+ * has its pending wake-up answered; `busy` is returned when it must wait. */
+static ch_waiter *waiter_arg(PyObject *self, PyObject *obj, bool *ok)
 {
-    if (Py_TYPE(obj) != state_of(self)->Watcher_Type) {
-        PyErr_Format(PyExc_TypeError, "expected a watcher, not %.100s", Py_TYPE(obj)->tp_name);
+    *ok = true;
+    if (obj == Py_None)
         return NULL;
+    if (Py_TYPE(obj) == state_of(self)->Watcher_Type)
+        return &((WatcherObject *)obj)->waiter;
+    PyErr_Format(PyExc_TypeError, "expected a watcher or None, not %.100s", Py_TYPE(obj)->tp_name);
+    *ok = false;
+    return NULL;
+}
+
+/* Spins (GIL released) up to `seconds` for an item to arrive: a reply that
+ * comes that soon costs the event loop no fd registration at all. */
+static void spin_for_item(ch_queue *q, double seconds)
+{
+    if (seconds <= 0 || ch_queue_size(q) > 0)
+        return;
+    Py_BEGIN_ALLOW_THREADS
+    double until = ch_monotonic() + seconds;
+    while (ch_queue_size(q) == 0 && !ch_queue_is_closed(q) && ch_monotonic() < until) {
     }
-    return (WatcherObject *)obj;
+    Py_END_ALLOW_THREADS
 }
 
 static PyObject *Queue_try_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (!cohive_check_nargs("_try_get", nargs, 2, 2))
+    if (!cohive_check_nargs("_try_get", nargs, 2, 3))
         return NULL;
-    WatcherObject *w = watcher_arg(self, args[0]);
-    if (w == NULL)
+    bool ok;
+    ch_waiter *w = waiter_arg(self, args[0], &ok);
+    if (!ok)
         return NULL;
+    if (nargs > 2) {
+        double seconds = PyFloat_AsDouble(args[2]);
+        if (seconds == -1 && PyErr_Occurred())
+            return NULL;
+        spin_for_item(QUEUE(self), seconds);
+    }
     ch_val item;
-    ch_queue_result rc = ch_queue_try_get(QUEUE(self), &item, &w->waiter);
+    ch_queue_result rc = ch_queue_try_get(QUEUE(self), &item, w);
     if (rc == CH_Q_EMPTY)
         return Py_NewRef(args[1]);
     if (rc == CH_Q_CLOSED)
@@ -196,13 +219,14 @@ static PyObject *Queue_try_put(PyObject *self, PyObject *const *args, Py_ssize_t
 {
     if (!cohive_check_nargs("_try_put", nargs, 2, 2))
         return NULL;
-    WatcherObject *w = watcher_arg(self, args[1]);
-    if (w == NULL)
+    bool ok;
+    ch_waiter *w = waiter_arg(self, args[1], &ok);
+    if (!ok)
         return NULL;
     ch_val item;
     if (cohive_freeze(state_of(self), args[0], "item", &item) < 0)
         return NULL;
-    ch_queue_result rc = ch_queue_try_put(QUEUE(self), item, &w->waiter);
+    ch_queue_result rc = ch_queue_try_put(QUEUE(self), item, w);
     if (rc == CH_Q_OK)
         Py_RETURN_TRUE;
     ch_decref(item);

@@ -22,6 +22,14 @@ int cohive_deadline(PyObject *timeout, double *deadline)
 
 int cohive_sleep(ch_waiter *w, double deadline)
 {
+    bool woken;
+    Py_BEGIN_ALLOW_THREADS
+    woken = ch_waiter_spin(w, deadline);
+    Py_END_ALLOW_THREADS
+    if (woken)
+        return 1;
+    if (PyErr_CheckSignals() < 0) /* a Ctrl-C that came while spinning */
+        return -1;
     for (;;) {
         ch_sleep_result rc;
         Py_BEGIN_ALLOW_THREADS

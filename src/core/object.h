@@ -147,7 +147,6 @@ void *ch_alloc(size_t size);            /* NULL on failure */
 void ch_free(void *p, size_t size);     /* size must be what was allocated */
 void *ch_realloc(void *p, size_t old_size, size_t new_size);
 int64_t ch_native_bytes(void);          /* bytes currently allocated */
-int64_t ch_native_blocks(void);         /* allocations currently live */
 
 /* Allocate a heap object with refcount 1. */
 void *ch_new_object(size_t size, ch_type type);

@@ -129,6 +129,34 @@ void ch_waitlist_wake_one(ch_waitlist *list)
     }
 }
 
+/* How long a waiter spins before it sleeps.  A reply that comes within it
+ * (an echo, a lock held briefly) costs no futex wake-up, which takes tens of
+ * microseconds; a waiter with nothing coming sleeps after it, using no CPU. */
+#define SPIN_SECONDS 50e-6
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+bool ch_waiter_spin(ch_waiter *w, double deadline)
+{
+    double until = ch_monotonic() + SPIN_SECONDS;
+    if (deadline >= 0 && deadline < until)
+        until = deadline;
+    for (unsigned i = 1;; i++) {
+        if (sem_trywait(&w->sem) == 0)
+            return true;
+        cpu_relax();
+        if (i % 64 == 0 && ch_monotonic() >= until)
+            return false;
+    }
+}
+
 ch_sleep_result ch_waiter_sleep(ch_waiter *w, double deadline)
 {
     int rc;

@@ -51,6 +51,11 @@ void ch_waitlist_wake_one(ch_waitlist *list);
 
 typedef enum { CH_WOKEN, CH_TIMED_OUT, CH_INTERRUPTED } ch_sleep_result;
 
+/* Spins briefly (at most ~50 us, never past the deadline) for a wake-up;
+ * whether one came.  Callers spin first, then sleep: a quick reply then
+ * costs no futex wake-up, and an idle waiter still uses no CPU. */
+bool ch_waiter_spin(ch_waiter *w, double deadline);
+
 /* Sleeps on a semaphore waiter until woken, until the monotonic deadline
  * (seconds since an arbitrary epoch; negative: none) or until a signal. */
 ch_sleep_result ch_waiter_sleep(ch_waiter *w, double deadline);
