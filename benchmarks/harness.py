@@ -34,7 +34,11 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> s
 
 
 def fmt_rate(per_second: float) -> str:
-    return f"{per_second / 1e6:.2f} M/s" if per_second >= 1e6 else f"{per_second / 1e3:.0f} k/s"
+    if per_second >= 1e6:
+        return f"{per_second / 1e6:.2f} M/s"
+    if per_second >= 1e3:
+        return f"{per_second / 1e3:.0f} k/s"
+    return f"{per_second:.2g} /s"
 
 
 def fmt_time(seconds: float) -> str:

@@ -8,9 +8,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_map  # noqa: E402
+import bench_queue  # noqa: E402
 import bench_sharing  # noqa: E402
 
-BENCHMARKS = {"map": bench_map, "sharing": bench_sharing}
+BENCHMARKS = {"map": bench_map, "sharing": bench_sharing, "queue": bench_queue}
 
 
 def main() -> int:
