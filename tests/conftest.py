@@ -1,5 +1,7 @@
 import contextlib
 import gc
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -31,3 +33,24 @@ def native_baseline() -> Iterator[int]:
     yield before
     gc.collect()
     assert cohive.native_bytes() == before, "native memory leaked"
+
+
+def assert_ctrl_c_interrupts(setup: str, blocking_call: str) -> None:
+    """Runs `blocking_call` in the main thread of a fresh process and sends it
+    SIGINT once it is about to block: it must raise KeyboardInterrupt."""
+    code = (
+        "import cohive, os, signal, threading\n"
+        + setup
+        + "\nstarted = cohive.Ref('ctrl-c-started', default=False)\n"
+        "def interrupt():\n"
+        "    started.wait(0, timeout=60)\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "threading.Thread(target=interrupt).start()\n"
+        "try:\n"
+        "    started.set(True)\n"
+        f"    {blocking_call}\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "interrupted", out.stderr

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 import cohive
+from conftest import assert_ctrl_c_interrupts
 from interp_helpers import TIMEOUT, run_in_each
 
 
@@ -256,3 +257,7 @@ def test_primitives_travel_in_frozen_values_and_are_freed(native_baseline: int) 
     assert cohive.Counter(name=name).get() == 0  # so this is a fresh one
     del lock, counter, bundle
     gc.collect()
+
+
+def test_ctrl_c_interrupts_a_blocking_acquire() -> None:
+    assert_ctrl_c_interrupts("lock = cohive.Lock()\nlock.acquire()", "lock.acquire()")

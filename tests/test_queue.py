@@ -4,8 +4,6 @@ import asyncio
 import gc
 import queue
 import random
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -13,6 +11,7 @@ import uuid
 import pytest
 
 import cohive
+from conftest import assert_ctrl_c_interrupts
 from interp_helpers import TIMEOUT, interpreters, run_concurrently, run_in_each
 
 
@@ -362,19 +361,4 @@ def test_queues_travel_inside_frozen_values_and_free_with_their_last_handle(nati
 
 
 def test_ctrl_c_interrupts_a_blocking_get() -> None:
-    code = (
-        "import cohive, os, signal, threading\n"
-        "q = cohive.Queue()\n"
-        "started = cohive.Ref('started', default=False)\n"
-        "def interrupt():\n"
-        "    started.wait(0, timeout=60)\n"
-        "    os.kill(os.getpid(), signal.SIGINT)\n"
-        "threading.Thread(target=interrupt).start()\n"
-        "try:\n"
-        "    started.set(True)\n"
-        "    q.get()\n"
-        "except KeyboardInterrupt:\n"
-        "    print('interrupted')\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip() == "interrupted", out.stderr
+    assert_ctrl_c_interrupts('q = cohive.Queue()', 'q.get()')

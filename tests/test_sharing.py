@@ -3,9 +3,6 @@
 import asyncio
 import gc
 import os
-import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import uuid
@@ -13,6 +10,7 @@ import uuid
 import pytest
 
 import cohive
+from conftest import assert_ctrl_c_interrupts
 from interp_helpers import TIMEOUT, interpreters, run_concurrently, run_in_each
 
 
@@ -311,19 +309,4 @@ def test_reads_run_in_parallel_across_interpreters() -> None:
 
 
 def test_ctrl_c_interrupts_a_blocking_wait() -> None:
-    code = (
-        "import cohive, os, signal, threading\n"
-        "ref = cohive.Ref('ctrl-c', default=0)\n"
-        "started = cohive.Ref('ctrl-c-started', default=False)\n"
-        "def interrupt():\n"
-        "    started.wait(0, timeout=60)\n"
-        "    os.kill(os.getpid(), signal.SIGINT)\n"
-        "threading.Thread(target=interrupt).start()\n"
-        "try:\n"
-        "    started.set(True)\n"
-        "    ref.wait(0)\n"
-        "except KeyboardInterrupt:\n"
-        "    print('interrupted')\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip() == "interrupted", out.stderr
+    assert_ctrl_c_interrupts("ref = cohive.Ref('ctrl-c', default=0)", 'ref.wait(0)')

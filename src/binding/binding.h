@@ -134,6 +134,10 @@ int cohive_sleep(ch_waiter *w, double deadline);
 /* "Ref", "Queue", "Lock", ...: the Python name of a named native type. */
 const char *kind_name(int type);
 
+/* The native form of a name for a named object (None stays None); a
+ * TypeError naming `kind` if it is not a str. */
+int cohive_native_name(cohive_state *st, PyObject *name, const char *kind, ch_val *out);
+
 /* Turns a failed ch_named_open into TypeError/MemoryError (0 if it did not fail). */
 int cohive_check_open(cohive_state *st, ch_open_result rc, PyObject *name, ch_named *found, const char *wanted);
 

@@ -34,10 +34,8 @@ static PyObject *Queue_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         ch_queue *q = ch_queue_new(bound);
         return q != NULL ? cohive_wrap_queue(st, q) : PyErr_NoMemory();
     }
-    if (!PyUnicode_CheckExact(name))
-        return PyErr_Format(PyExc_TypeError, "Queue name must be a str or None, not %.100s", Py_TYPE(name)->tp_name);
     ch_val native_name;
-    if (cohive_freeze(st, name, "name", &native_name) < 0)
+    if (cohive_native_name(st, name, "Queue", &native_name) < 0)
         return NULL;
     ch_queue *q;
     ch_open_result rc = ch_queue_open(native_name, bound, &q);

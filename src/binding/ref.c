@@ -26,11 +26,11 @@ static PyObject *Ref_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     PyObject *name, *dflt = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:Ref", kwlist, &name, &dflt))
         return NULL;
-    if (!PyUnicode_CheckExact(name))
-        return PyErr_Format(PyExc_TypeError, "Ref name must be a str, not %.100s", Py_TYPE(name)->tp_name);
     cohive_state *st = PyType_GetModuleState(type);
     ch_val native_name, initial;
-    if (cohive_freeze(st, name, "name", &native_name) < 0)
+    if (name == Py_None)
+        return PyErr_Format(PyExc_TypeError, "a Ref needs a name (a str)");
+    if (cohive_native_name(st, name, "Ref", &native_name) < 0)
         return NULL;
     if (cohive_freeze(st, dflt, "default", &initial) < 0) {
         ch_decref(native_name);

@@ -51,14 +51,9 @@ PyObject *cohive_wrap_sync(cohive_state *st, ch_sync *s)
 static PyObject *open_sync(PyTypeObject *type, ch_type kind, PyObject *name, ch_sync_init init)
 {
     cohive_state *st = PyType_GetModuleState(type);
-    ch_val native_name = CH_NONE;
-    if (name != Py_None) {
-        if (!PyUnicode_CheckExact(name))
-            return PyErr_Format(PyExc_TypeError, "%s name must be a str or None, not %.100s", kind_name(kind),
-                                Py_TYPE(name)->tp_name);
-        if (cohive_freeze(st, name, "name", &native_name) < 0)
-            return NULL;
-    }
+    ch_val native_name;
+    if (cohive_native_name(st, name, kind_name(kind), &native_name) < 0)
+        return NULL;
     ch_sync *s;
     ch_open_result rc = ch_sync_open(native_name, kind, init, &s);
     ch_decref(native_name);
@@ -236,13 +231,16 @@ static PyObject *Lock_release(PyObject *self, PyObject *unused)
 
 static PyObject *Lock_locked(PyObject *self, PyObject *unused) { return PyBool_FromLong(ch_lock_is_held(SYNC(self))); }
 
-static PyObject *Lock_enter(PyObject *self, PyObject *unused)
+/* __enter__ of Lock and Semaphore: acquire(), blocking with no timeout. */
+static PyObject *acquire_forever(PyObject *self, bool lock)
 {
     PyObject *args = PyTuple_New(0);
-    PyObject *r = args != NULL ? acquire(self, args, NULL, true) : NULL;
+    PyObject *r = args != NULL ? acquire(self, args, NULL, lock) : NULL;
     Py_XDECREF(args);
     return r;
 }
+
+static PyObject *Lock_enter(PyObject *self, PyObject *unused) { return acquire_forever(self, true); }
 
 static PyObject *Lock_exit(PyObject *self, PyObject *args)
 {
@@ -303,13 +301,7 @@ static PyObject *Semaphore_value(PyObject *self, void *unused)
     return PyLong_FromLongLong(ch_semaphore_value(SYNC(self)));
 }
 
-static PyObject *Semaphore_enter(PyObject *self, PyObject *unused)
-{
-    PyObject *args = PyTuple_New(0);
-    PyObject *r = args != NULL ? acquire(self, args, NULL, false) : NULL;
-    Py_XDECREF(args);
-    return r;
-}
+static PyObject *Semaphore_enter(PyObject *self, PyObject *unused) { return acquire_forever(self, false); }
 
 static PyObject *Semaphore_exit(PyObject *self, PyObject *args)
 {

@@ -64,6 +64,18 @@ const char *kind_name(int type)
     }
 }
 
+int cohive_native_name(cohive_state *st, PyObject *name, const char *kind, ch_val *out)
+{
+    *out = CH_NONE;
+    if (name == Py_None)
+        return 0;
+    if (!PyUnicode_CheckExact(name)) {
+        PyErr_Format(PyExc_TypeError, "%s name must be a str, not %.100s", kind, Py_TYPE(name)->tp_name);
+        return -1;
+    }
+    return cohive_freeze(st, name, "name", out);
+}
+
 int cohive_check_open(cohive_state *st, ch_open_result rc, PyObject *name, ch_named *found, const char *wanted)
 {
     if (rc == CH_OPENED || rc == CH_CREATED)
