@@ -118,9 +118,9 @@ def test_event_wakes_waiters_in_other_interpreters() -> None:
         assert cohive.Event(name={go!r}).wait(timeout=60)
     """
     setter = f"""
-        import cohive
-        count = cohive.Counter(name={arrived!r})
-        while count.get() < 3:   # (the waiters may or may not be asleep yet: either way they must pass)
+        import cohive, time
+        count, give_up = cohive.Counter(name={arrived!r}), time.monotonic() + 60
+        while count.get() < 3 and time.monotonic() < give_up:  # asleep or not yet: either way they must pass
             pass
         cohive.Event(name={go!r}).set()
     """
