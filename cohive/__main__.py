@@ -52,8 +52,15 @@ def demo(keys: int, seed: int) -> None:
 
     set_s, _ = timed(sets)
     print(f"  Map.set (new version each)     {rate(min(len(probes), 50_000), set_s):>11}")
-    copy_s, _ = timed(lambda: cohive.Map(m))
-    print(f"  hand the Map on (O(1))         {copy_s * 1e6:8.1f} µs")
+    ref = cohive.Ref("cohive-demo", default=None)
+
+    def hand_over() -> None:  # what another interpreter does to see the Map: O(1)
+        for _ in range(1000):
+            ref.set(m)
+            ref.get()
+
+    hand_s, _ = timed(hand_over)
+    print(f"  publish + read via a Ref       {hand_s / 1000 * 1e6:8.2f} µs  (any size; another interpreter reads it so)")
     print(f"\n  m['user:7'] = {m['user:7']!r}, len(m) = {len(m):,}")
 
 
