@@ -52,7 +52,7 @@ def demo(keys: int, seed: int) -> None:
 
     set_s, _ = timed(sets)
     print(f"  Map.set (new version each)     {rate(min(len(probes), 50_000), set_s):>11}")
-    ref = cohive.Ref("cohive-demo", default=None)
+    ref: cohive.Ref[cohive.Map[str, int] | None] = cohive.Ref("cohive-demo", default=None)
 
     def hand_over() -> None:  # what another interpreter does to see the Map: O(1)
         for _ in range(1000):
