@@ -310,3 +310,21 @@ def test_reads_run_in_parallel_across_interpreters() -> None:
 
 def test_ctrl_c_interrupts_a_blocking_wait() -> None:
     assert_ctrl_c_interrupts("ref = cohive.Ref('ctrl-c', default=0)", 'ref.wait(0)')
+
+
+def test_bad_input_leaves_a_ref_as_it_was(native_baseline: int) -> None:
+    ref = cohive.Ref(unique("bad-input"), default={"a": 1})
+    before = ref.get()
+    with pytest.raises(TypeError, match=r"^value\['when'\]: object is not shareable"):
+        ref.set({"when": object()})
+    with pytest.raises(ZeroDivisionError):
+        ref.update(lambda m: 1 / 0)
+    with pytest.raises(TypeError, match="not shareable"):
+        ref.update(lambda m: m.set("x", object()))
+    with pytest.raises(TypeError, match="not shareable"):
+        ref.compare_and_set(before, [object()])
+    assert ref.version == 0 and ref.get() is not before and ref.get() == {"a": 1}
+    assert ref.compare_and_set(before, "still the same object underneath")
+    with pytest.raises(TypeError, match="Ref name must be a str, not int"):
+        cohive.Ref(5)  # type: ignore[arg-type]
+    del ref, before
