@@ -7,6 +7,7 @@ synchronisation primitives that work across interpreters.
 """
 
 import sys
+from typing import TYPE_CHECKING
 
 if sys.version_info < (3, 12):  # noqa: UP036 - this line must run on old Pythons
     raise ImportError(
@@ -41,6 +42,7 @@ __all__ = [
     "Barrier",
     "Counter",
     "Event",
+    "Executor",
     "FrozenList",
     "Lock",
     "Map",
@@ -48,10 +50,12 @@ __all__ = [
     "Queue",
     "QueueClosed",
     "Ref",
+    "RemoteTraceback",
     "Semaphore",
     "freeze",
     "native_bytes",
     "thaw",
+    "WorkerError",
 ]
 
 # The parts of the API written in Python, handed to the extension by name.
@@ -68,3 +72,18 @@ _register(
     wait_async=_waiting.wait_async,
 )
 del _views, _waiting, _register
+
+_LAZY = {"Executor", "RemoteTraceback", "WorkerError"}  # from cohive._executor, loaded on first use
+
+
+def __getattr__(name: str) -> object:
+    # Worker interpreters import cohive too: keep that import light.
+    if name in _LAZY:
+        from cohive import _executor
+
+        return getattr(_executor, name)
+    raise AttributeError(f"module 'cohive' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from cohive._executor import Executor, RemoteTraceback, WorkerError

@@ -5,12 +5,25 @@ interpreter or thread makes it readable.  No helper thread, no polling, and
 cancellation simply stops watching.
 """
 
-import asyncio
+from __future__ import annotations
+
+import sys
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
+
+# asyncio is imported on first use, not with cohive: importing it takes tens
+# of milliseconds, which every worker interpreter would pay at start-up.
+# Whoever awaits these has an event loop running, so asyncio is loaded then.
 
 
-def _wake(future: "asyncio.Future[None]") -> None:
+def _asyncio() -> Any:
+    return sys.modules.get("asyncio") or __import__("asyncio")
+
+
+def _wake(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
 
@@ -30,7 +43,7 @@ _BUSY = object()
 
 async def _wait_readable(watcher: Any) -> None:
     """Until the watcher's fd is readable (a wake-up came), then quiet it."""
-    loop = asyncio.get_running_loop()
+    loop = _asyncio().get_running_loop()
     woken = loop.create_future()
     fd = watcher.fileno()
     loop.add_reader(fd, _wake, woken)
@@ -93,7 +106,7 @@ async def wait_async(primitive: Any) -> Any:
     if generation is not None:
         try:
             await _until(primitive._watch(), lambda w: primitive._try(w, generation))
-        except asyncio.CancelledError:
+        except _asyncio().CancelledError:
             primitive.abort()  # the others would wait forever for this party
             raise
     return index

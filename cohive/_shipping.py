@@ -1,0 +1,94 @@
+"""Shipping functions to worker interpreters, as ProcessPoolExecutor does under spawn.
+
+A function travels as a reference: its module, its qualified name and, for
+the user's ``__main__`` script, the script's path.  The worker imports the
+module and looks the name up; a ``__main__`` script is imported there under
+the name ``__cohive_main__``, so its ``if __name__ == "__main__":`` block does
+not run again.  Lambdas, closures and functions defined interactively have
+no such reference and are refused up front.
+"""
+
+import importlib
+import importlib.util
+import sys
+from typing import Any
+
+MAIN_ALIAS = "__cohive_main__"
+
+FunctionRef = tuple[str, str, str | None]  # (module, qualname, path of a __main__ script)
+
+
+def function_ref(fn: Any) -> FunctionRef:
+    """The reference a worker resolves back to `fn`; TypeError if there is none."""
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    if not callable(fn) or not isinstance(module, str) or not isinstance(qualname, str):
+        raise TypeError(f"cannot send {fn!r} to a worker: only module-level functions and classes can be sent")
+    if "<lambda>" in qualname:
+        raise TypeError(f"cannot send the lambda {qualname} to a worker: define it with def at module level")
+    if "<locals>" in qualname:
+        raise TypeError(
+            f"cannot send {module}.{qualname} to a worker: it is defined inside a function; "
+            "define it at module level"
+        )
+    main_path = None
+    if module == "__main__":
+        main_path = getattr(sys.modules["__main__"], "__file__", None)
+        if main_path is None:
+            raise TypeError(
+                f"cannot send {qualname} to a worker: it was defined interactively; "
+                "put it in a module or a script file"
+            )
+    found = _lookup(sys.modules.get(module), qualname)
+    if found is not fn:
+        raise TypeError(f"cannot send {fn!r} to a worker: {module}.{qualname} does not name it")
+    return (module, qualname, main_path)
+
+
+def _lookup(module: Any, qualname: str) -> Any:
+    obj = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def resolve(ref: FunctionRef) -> Any:
+    """In a worker: the function a reference names (imports what it needs)."""
+    module_name, qualname, main_path = ref
+    if module_name == "__main__":
+        module = sys.modules.get(MAIN_ALIAS) or _import_main(main_path)
+    else:
+        module = import_module(module_name)
+    fn = _lookup(module, qualname)
+    if fn is None:
+        raise AttributeError(f"module {module_name!r} has no attribute {qualname!r}")
+    return fn
+
+
+def _import_main(path: str | None) -> Any:
+    spec = importlib.util.spec_from_file_location(MAIN_ALIAS, path) if path else None
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import the main script {path!r} in a worker")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[MAIN_ALIAS] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[MAIN_ALIAS]
+        raise
+    return module
+
+
+def import_module(name: str) -> Any:
+    """importlib.import_module, with the reason spelled out when an extension
+    module cannot be loaded in a subinterpreter."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if "subinterpreter" in str(exc) or "single-phase" in str(exc):
+            raise ImportError(
+                f"{exc.name or name} cannot be imported in a cohive worker: it is a C extension built with "
+                f"single-phase init, which CPython refuses to load in an isolated subinterpreter "
+                f"({exc})"
+            ) from exc
+        raise

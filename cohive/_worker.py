@@ -1,0 +1,65 @@
+"""What runs inside a worker interpreter: the Executor's task loop.
+
+Tasks arrive on a Queue as (task_id, function ref, args, kwargs) and results
+go back as (task_id, True, result) or (task_id, False, error record); the
+error record carries the exception pickled when it can be, and always its
+type, message and formatted traceback.
+"""
+
+import pickle
+import traceback
+from typing import Any
+
+import cohive
+from cohive._shipping import FunctionRef, resolve
+
+
+def error_record(exc: BaseException) -> "cohive.Map[str, Any]":
+    try:
+        pickled: bytes | None = pickle.dumps(exc)
+    except Exception:  # noqa: BLE001 - an unpicklable exception still gets reported
+        pickled = None
+    return cohive.Map(
+        type=f"{type(exc).__module__}.{type(exc).__qualname__}",
+        message=str(exc),
+        traceback="".join(traceback.format_exception(exc)),
+        pickled=pickled,
+    )
+
+
+def shareable_result(ref: FunctionRef, result: Any) -> Any:
+    try:
+        return cohive.freeze(result)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"the result of {ref[1]} cannot be sent back from the worker: {exc}") from None
+
+
+def serve_executor(inbox_name: str, outbox_name: str, cancelled_name: str, settings_name: str) -> None:
+    inbox: cohive.Queue[Any] = cohive.Queue(name=inbox_name)
+    outbox: cohive.Queue[Any] = cohive.Queue(name=outbox_name)
+    cancelled: cohive.Ref[Any] = cohive.Ref(cancelled_name)
+    settings: cohive.Ref[Any] = cohive.Ref(settings_name)
+    initializer, initargs = settings.get()
+    if initializer is not None:
+        try:
+            resolve(tuple(initializer))(*initargs)
+        except BaseException as exc:  # noqa: BLE001 - reported; the executor is then broken
+            outbox.put((-1, False, error_record(exc)))
+            return
+    functions: dict[Any, Any] = {}
+    for task_id, ref, args, kwargs in inbox:
+        if task_id in cancelled.get():
+            continue
+        try:
+            fn = functions.get(ref)
+            if fn is None:
+                fn = functions[ref] = resolve(ref)
+            outbox.put((task_id, True, shareable_result(ref, fn(*args, **kwargs))))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's Future
+            outbox.put((task_id, False, error_record(exc)))
+
+
+def run_chunk(ref: FunctionRef, chunk: Any) -> list[Any]:
+    """Executor.map with chunksize > 1: one task runs a whole chunk."""
+    fn = resolve(tuple(ref))  # type: ignore[arg-type]
+    return [fn(*args) for args in chunk]

@@ -1,0 +1,172 @@
+"""cohive.Executor: concurrent.futures on worker interpreters, checked against ThreadPoolExecutor."""
+
+import asyncio
+import concurrent.futures as cf
+import gc
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cohive
+import executor_tasks as tasks
+
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def executor() -> Any:
+    with cohive.Executor(2) as ex:
+        yield ex
+
+
+@pytest.mark.parametrize("make", [lambda: cf.ThreadPoolExecutor(2), lambda: cohive.Executor(2)],
+                         ids=["threads", "cohive"])
+def test_parity_with_thread_pool(make: Any) -> None:
+    with make() as ex:
+        assert ex.submit(tasks.add, 1, 2, scale=3).result(TIMEOUT) == 9
+        assert list(ex.map(tasks.square, range(20), timeout=TIMEOUT)) == [i * i for i in range(20)]
+        assert list(ex.map(tasks.add, range(5), range(5, 10))) == [5, 7, 9, 11, 13]
+        with pytest.raises(ValueError, match="boom"):
+            ex.submit(tasks.fail, "boom").result(TIMEOUT)
+        results = ex.map(tasks.fail, ["first", "second"])
+        with pytest.raises(ValueError, match="first"):
+            list(results)
+    with pytest.raises(RuntimeError, match="cannot schedule new futures after shutdown"):
+        ex.submit(tasks.square, 2)
+
+
+def test_map_with_chunks_keeps_order(executor: cohive.Executor) -> None:
+    for chunksize in (1, 3, 7, 100):
+        assert list(executor.map(tasks.square, range(50), chunksize=chunksize)) == [i * i for i in range(50)]
+    with pytest.raises(ValueError, match="chunksize must be >= 1"):
+        executor.map(tasks.square, range(3), chunksize=0)
+
+
+def test_remote_traceback_is_the_cause(executor: cohive.Executor) -> None:
+    with pytest.raises(ValueError, match="from the worker") as info:
+        executor.submit(tasks.fail, "from the worker").result(TIMEOUT)
+    cause = info.value.__cause__
+    assert isinstance(cause, cohive.RemoteTraceback)
+    assert 'executor_tasks.py", line' in cause.text and "in fail" in cause.text
+    with pytest.raises(cohive.WorkerError, match="executor_tasks.Unpicklable: cannot travel") as unpicklable:
+        executor.submit(tasks.fail_unpicklably).result(TIMEOUT)
+    assert unpicklable.value.type_name == "executor_tasks.Unpicklable"
+
+
+def test_functions_that_cannot_be_sent_are_refused(executor: cohive.Executor) -> None:
+    def nested() -> None:
+        pass
+
+    with pytest.raises(TypeError, match=r"cannot send the lambda \S*<lambda> to a worker"):
+        executor.submit(lambda: 1)
+    with pytest.raises(TypeError, match="it is defined inside a function"):
+        executor.submit(nested)
+    with pytest.raises(TypeError, match=r"cannot send the arguments of square to a worker: args\[0\]: object"):
+        executor.submit(tasks.square, object())
+    with pytest.raises(TypeError, match="the result of unshareable_result cannot be sent back"):
+        executor.submit(tasks.unshareable_result).result(TIMEOUT)
+
+
+def test_a_big_map_argument_is_passed_by_reference(executor: cohive.Executor) -> None:
+    big = cohive.Map({f"k{i}": i for i in range(200_000)})
+    before = cohive.native_bytes()
+    assert executor.submit(tasks.size, big).result(TIMEOUT) == 200_000
+    gc.collect()
+    assert cohive.native_bytes() - before < 4096  # the task, not a copy of the Map
+
+
+def test_tasks_run_in_several_interpreters(executor: cohive.Executor) -> None:
+    name = f"release-{uuid.uuid4().hex}"
+    event = cohive.Event(name=name)
+    blocked = [executor.submit(tasks.wait_for, name) for _ in range(2)]  # occupies both workers
+    probe = executor.submit(tasks.square, 3)
+    assert not probe.done()
+    event.set()
+    assert [f.result(TIMEOUT) for f in blocked] == ["released", "released"] and probe.result(TIMEOUT) == 9
+    ids = {f.result(TIMEOUT) for f in [executor.submit(tasks.interpreter_id) for _ in range(40)]}
+    assert 1 <= len(ids) <= 2 and id(sys.modules["cohive"]) not in ids
+
+
+def test_shutdown_cancels_pending_futures() -> None:
+    name = f"gate-{uuid.uuid4().hex}"
+    gate, started = cohive.Event(name=name), cohive.Counter(name=f"started-{name}")
+    ex = cohive.Executor(1)
+    running = ex.submit(tasks.start_then_wait, f"started-{name}", name)  # keeps the only worker busy
+    queued = [ex.submit(tasks.square, i) for i in range(5)]
+    while started.get() == 0 and not running.done():
+        pass  # until the worker has taken the first task
+    ex.shutdown(wait=False, cancel_futures=True)
+    gate.set()
+    assert running.result(TIMEOUT) == "released"
+    assert all(f.cancelled() for f in queued)
+
+
+def test_cancelled_future_is_skipped() -> None:
+    name = f"gate-{uuid.uuid4().hex}"
+    gate, started = cohive.Event(name=name), cohive.Counter(name=f"started-{name}")
+    first = cohive.Counter(name=f"first-{name}")  # held here, so the worker adds to this one
+    with cohive.Executor(1) as ex:
+        ex.submit(tasks.start_then_wait, f"first-{name}", name)
+        while first.get() == 0:
+            pass  # until the worker is busy with the first task
+        victim = ex.submit(tasks.count_start, f"started-{name}")
+        assert victim.cancel() and victim.cancelled()
+        gate.set()
+        assert ex.submit(tasks.square, 2).result(TIMEOUT) == 4  # the worker moved past the victim
+    assert started.get() == 0
+
+
+def test_initializer_runs_in_every_worker_and_failures_break_the_executor() -> None:
+    name = f"init-{uuid.uuid4().hex}"
+    started = cohive.Counter(name=name)
+    with cohive.Executor(2, initializer=tasks.count_start, initargs=(name,)) as ex:
+        assert ex.submit(tasks.square, 2).result(TIMEOUT) == 4
+    assert started.get() == 2
+    ex = cohive.Executor(1, initializer=tasks.failing_initializer)
+    future = ex.submit(tasks.square, 2)
+    with pytest.raises(cf.BrokenExecutor, match="initializer raised"):
+        future.result(TIMEOUT)
+    with pytest.raises(cf.BrokenExecutor):
+        ex.submit(tasks.square, 3)
+    ex.shutdown()
+
+
+def test_run_in_executor(executor: cohive.Executor) -> None:
+    async def main() -> list[int]:
+        loop = asyncio.get_running_loop()
+        return list(await asyncio.gather(*(loop.run_in_executor(executor, tasks.square, i) for i in range(10))))
+
+    assert asyncio.run(main()) == [i * i for i in range(10)]
+
+
+def test_functions_from_a_main_script(tmp_path: Any) -> None:
+    script = tmp_path / "job.py"
+    script.write_text(textwrap.dedent("""
+        import cohive
+
+        def triple(x):
+            return 3 * x
+
+        print("imported as", __name__)
+
+        if __name__ == "__main__":
+            with cohive.Executor(2) as ex:
+                print("results", list(ex.map(triple, range(5))))
+    """))
+    package_root = str(Path(cohive.__file__).resolve().parent.parent)  # the cohive under test
+    env = dict(os.environ, PYTHONPATH=package_root)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=TIMEOUT, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "results [0, 3, 6, 9, 12]" in out.stdout
+    assert out.stdout.count("imported as __main__") == 1  # the guard kept the workers from running it again
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="max_workers must be greater than 0"):
+        cohive.Executor(0)
