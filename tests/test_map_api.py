@@ -179,6 +179,7 @@ def test_pickle_format_is_versioned() -> None:
 def test_generic_alias() -> None:
     assert cohive.Map[str, int].__origin__ is cohive.Map
     assert cohive.FrozenList[int].__origin__ is cohive.FrozenList
+    assert cohive.Ref[int].__origin__ is cohive.Ref and cohive.Queue[str].__origin__ is cohive.Queue
 
 
 def test_map_matches_immutables_on_the_shared_api() -> None:

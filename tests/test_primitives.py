@@ -65,47 +65,40 @@ def test_names_are_shared_and_kinds_are_checked() -> None:
         cohive.Queue(name=name)
 
 
-def test_lock_mutual_exclusion_across_interpreters() -> None:
-    names = {k: unique(k) for k in ("lock", "inside", "worst", "done")}
-    worker = """
-        import cohive
-        lock, inside = cohive.Lock(name={lock!r}), cohive.Counter(name={inside!r})
-        worst, done = cohive.Counter(name={worst!r}), cohive.Counter(name={done!r})
-        for _ in range(3000):
-            with lock:
-                now = inside.add(1)
+# Run in each of 4 interpreters: 3000 times, enter the guard and record in
+# `worst` the most holders ever seen inside it at once.
+GUARDED_WORKER = """
+    import cohive
+    guard = cohive.{kind}(name={guard!r}) if {kind!r} == "Lock" else cohive.Semaphore(2, name={guard!r})
+    inside, worst = cohive.Counter(name={inside!r}), cohive.Counter(name={worst!r})
+    for _ in range(3000):
+        with guard:
+            now = inside.add(1)
+            seen = worst.get()
+            while now > seen and not worst.compare_and_set(seen, now):
                 seen = worst.get()
-                while now > seen and not worst.compare_and_set(seen, now):
-                    seen = worst.get()
-                inside.add(-1)
-            done.add(1)
-    """.format(**names)
-    counters = {k: cohive.Counter(name=names[k]) for k in ("inside", "worst", "done")}
-    lock = cohive.Lock(name=names["lock"])
-    run_in_each([worker] * 4)
-    assert counters["done"].get() == 4 * 3000
-    assert counters["worst"].get() == 1  # never two holders at once
+            inside.add(-1)
+"""
+
+
+def most_holders_at_once(kind: str, guard: object, guard_name: str) -> int:
+    inside, worst = unique("inside"), unique("worst")
+    worst_counter = cohive.Counter(name=worst)
+    run_in_each([GUARDED_WORKER.format(kind=kind, guard=guard_name, inside=inside, worst=worst)] * 4)
+    return worst_counter.get()
+
+
+def test_lock_mutual_exclusion_across_interpreters() -> None:
+    name = unique("lock")
+    lock = cohive.Lock(name=name)
+    assert most_holders_at_once("Lock", lock, name) == 1  # never two holders at once
     assert not lock.locked()
 
 
 def test_semaphore_limits_concurrency_across_interpreters() -> None:
-    names = {k: unique(k) for k in ("sem", "inside", "worst")}
-    worker = """
-        import cohive
-        sem, inside, worst = (cohive.Semaphore(2, name={sem!r}), cohive.Counter(name={inside!r}),
-                              cohive.Counter(name={worst!r}))
-        for _ in range(3000):
-            with sem:
-                now = inside.add(1)
-                seen = worst.get()
-                while now > seen and not worst.compare_and_set(seen, now):
-                    seen = worst.get()
-                inside.add(-1)
-    """.format(**names)
-    sem = cohive.Semaphore(2, name=names["sem"])
-    worst = cohive.Counter(name=names["worst"])
-    run_in_each([worker] * 4)
-    assert 1 <= worst.get() <= 2
+    name = unique("sem")
+    sem = cohive.Semaphore(2, name=name)
+    assert 1 <= most_holders_at_once("Semaphore", sem, name) <= 2
     assert sem.value == 2
 
 

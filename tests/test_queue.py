@@ -19,6 +19,12 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex}"
 
 
+async def fill_and_close(q: cohive.Queue[int], n: int) -> None:
+    for i in range(n):
+        await q.put_async(i)  # waits for space when the queue is bounded
+    q.close()
+
+
 def test_queue_api() -> None:
     q = cohive.Queue(maxsize=2)
     assert q.maxsize == 2 and q.name is None and not q.closed and q.empty() and not q.full()
@@ -209,12 +215,7 @@ def test_async_get_put_and_iteration() -> None:
         await q.put_async("x")
         assert await asyncio.wait_for(getter, TIMEOUT) == "x"
 
-        async def produce() -> None:
-            for i in range(50):
-                await q.put_async(i)  # waits for space: maxsize is 2
-            q.close()
-
-        producer = asyncio.create_task(produce())
+        producer = asyncio.create_task(fill_and_close(q, 50))
         received = [item async for item in q]
         await producer
         return received
@@ -309,12 +310,7 @@ def test_works_with_uvloop() -> None:
     async def main() -> list[int]:
         q = cohive.Queue(maxsize=3)
 
-        async def produce() -> None:
-            for i in range(100):
-                await q.put_async(i)
-            q.close()
-
-        producer = asyncio.ensure_future(produce())
+        producer = asyncio.ensure_future(fill_and_close(q, 100))
         received = [i async for i in q]
         await producer
         return received

@@ -307,6 +307,7 @@ static PyObject *Queue_richcompare(PyObject *self, PyObject *other, int op)
 static Py_hash_t Queue_hash(PyObject *self) { return cohive_py_hash(ch_hash(ch_from_ptr(QUEUE(self)))); }
 
 static PyMethodDef Queue_methods[] = {
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585."},
     {"put", (PyCFunction)(void (*)(void))Queue_put, METH_VARARGS | METH_KEYWORDS,
      "put($self, /, item, block=True, timeout=None)\n--\n\n"
      "Freeze item and append it, waiting for a free slot if the queue is bounded and full.\n"

@@ -224,6 +224,7 @@ static PyObject *Ref_richcompare(PyObject *self, PyObject *other, int op)
 static Py_hash_t Ref_hash(PyObject *self) { return cohive_py_hash(ch_hash(ch_from_ptr(REF(self)))); }
 
 static PyMethodDef Ref_methods[] = {
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585."},
     {"get", Ref_get, METH_NOARGS, "get($self, /)\n--\n\nThe current value, in O(1): a Map comes back as a view."},
     {"set", Ref_set, METH_O,
      "set($self, value, /)\n--\n\nFreeze value and publish it; returns the new version."},
