@@ -44,6 +44,7 @@ __all__ = [
     "Event",
     "Executor",
     "FrozenList",
+    "Hive",
     "Lock",
     "Map",
     "MapMutation",
@@ -73,17 +74,19 @@ _register(
 )
 del _views, _waiting, _register
 
-_LAZY = {"Executor", "RemoteTraceback", "WorkerError"}  # from cohive._executor, loaded on first use
+# Loaded on first use: worker interpreters import cohive too, so keep that light.
+_LAZY = {"Executor": "cohive._executor", "RemoteTraceback": "cohive._executor", "WorkerError": "cohive._executor",
+         "Hive": "cohive._hive"}
 
 
 def __getattr__(name: str) -> object:
-    # Worker interpreters import cohive too: keep that import light.
     if name in _LAZY:
-        from cohive import _executor
+        import importlib
 
-        return getattr(_executor, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'cohive' has no attribute {name!r}")
 
 
 if TYPE_CHECKING:
     from cohive._executor import Executor, RemoteTraceback, WorkerError
+    from cohive._hive import Hive

@@ -40,25 +40,49 @@ class RemoteTraceback(Exception):
 
 
 class WorkerError(RuntimeError):
-    """An exception raised in a worker that could not be rebuilt here (it
-    does not pickle); it names the original type and message."""
+    """An exception raised in a worker interpreter.
 
-    def __init__(self, type_name: str, message: str, traceback_text: str) -> None:
-        super().__init__(f"{type_name}: {message}")
+    ``type_name`` and ``message`` describe the original exception,
+    ``traceback`` is its remote traceback text, ``exception`` the original
+    exception rebuilt here (None when it does not pickle), and ``worker_id``
+    the Hive worker it came from (None for an Executor task).
+    """
+
+    def __init__(self, type_name: str, message: str, traceback_text: str, *, worker_id: int | None = None,
+                 exception: BaseException | None = None) -> None:
+        where = f"worker {worker_id}: " if worker_id is not None else ""
+        super().__init__(f"{where}{type_name}: {message}")
         self.type_name, self.message, self.traceback = type_name, message, traceback_text
+        self.worker_id, self.exception = worker_id, exception
+
+
+def _unpickle(record: Any) -> BaseException | None:
+    if record["pickled"] is None:
+        return None
+    try:
+        exc = pickle.loads(record["pickled"])
+    except Exception:  # noqa: BLE001 - the caller falls back to WorkerError
+        return None
+    return exc if isinstance(exc, BaseException) else None
 
 
 def rebuild_exception(record: Any) -> BaseException:
-    exc: BaseException | None = None
-    if record["pickled"] is not None:
-        try:
-            exc = pickle.loads(record["pickled"])
-        except Exception:  # noqa: BLE001 - fall back to WorkerError
-            exc = None
-    if exc is None:
-        exc = WorkerError(record["type"], record["message"], record["traceback"])
+    """The original exception if it can be rebuilt, else a WorkerError; either
+    way with the remote traceback as its __cause__."""
+    exc = _unpickle(record) or WorkerError(record["type"], record["message"], record["traceback"])
     exc.__cause__ = RemoteTraceback(record["traceback"])
     return exc
+
+
+def worker_error(worker_id: int, record: Any) -> WorkerError:
+    """What a failed Hive worker becomes in the main interpreter."""
+    original = _unpickle(record)
+    if original is not None:
+        original.__cause__ = RemoteTraceback(record["traceback"])
+    error = WorkerError(record["type"], record["message"], record["traceback"], worker_id=worker_id,
+                        exception=original)
+    error.__cause__ = original or RemoteTraceback(record["traceback"])
+    return error
 
 
 class _TaskFuture(Future[Any]):

@@ -10,6 +10,7 @@ no such reference and are refused up front.
 
 import importlib
 import importlib.util
+import re
 import sys
 from typing import Any
 
@@ -79,16 +80,23 @@ def _import_main(path: str | None) -> Any:
     return module
 
 
+_REFUSED_EXTENSION = re.compile(r"module (\S+) does not support loading in subinterpreters")
+
+
 def import_module(name: str) -> Any:
     """importlib.import_module, with the reason spelled out when an extension
     module cannot be loaded in a subinterpreter."""
     try:
         return importlib.import_module(name)
     except ImportError as exc:
-        if "subinterpreter" in str(exc) or "single-phase" in str(exc):
-            raise ImportError(
-                f"{exc.name or name} cannot be imported in a cohive worker: it is a C extension built with "
-                f"single-phase init, which CPython refuses to load in an isolated subinterpreter "
-                f"({exc})"
-            ) from exc
-        raise
+        refused = _REFUSED_EXTENSION.search(str(exc))
+        if refused is None:
+            raise
+        extension = refused.group(1)
+        via = f" (imported by {name})" if extension != name else ""
+        raise ImportError(
+            f"{extension}{via} cannot be imported in a cohive worker: it is a C extension built with "
+            "single-phase init, which CPython refuses to load in an isolated subinterpreter; "
+            "known ones include numpy, orjson, msgspec and pydantic-core",
+            name=extension,
+        ) from exc

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 import cohive
-from conftest import assert_ctrl_c_interrupts
+from conftest import assert_ctrl_c_interrupts, needs_asyncio_in_subinterpreters
 from interp_helpers import TIMEOUT, interpreters, run_concurrently, run_in_each
 
 
@@ -318,6 +318,7 @@ def test_works_with_uvloop() -> None:
     assert uvloop.run(main()) == list(range(100))
 
 
+@needs_asyncio_in_subinterpreters
 def test_async_consumer_in_a_subinterpreter_loop() -> None:
     name, results = unique("async-sub"), unique("async-sub-out")
     q, out = cohive.Queue(name=name), cohive.Ref(results, default=None)

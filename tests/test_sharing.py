@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 import cohive
-from conftest import assert_ctrl_c_interrupts
+from conftest import assert_ctrl_c_interrupts, needs_asyncio_in_subinterpreters
 from interp_helpers import TIMEOUT, interpreters, run_concurrently, run_in_each
 
 
@@ -145,6 +145,7 @@ def test_wait_async_in_main_woken_by_a_subinterpreter() -> None:
     assert asyncio.run(main()) == "hello"
 
 
+@needs_asyncio_in_subinterpreters
 def test_wait_async_in_a_subinterpreter_loop_woken_by_main() -> None:
     name, ready = unique("async-sub"), unique("async-ready")
     ref = cohive.Ref(name, default=0)
