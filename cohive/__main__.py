@@ -1,7 +1,8 @@
-"""python -m cohive demo: build a large shared Map and show what it costs."""
+"""python -m cohive: demo (workers reading one shared Map on every core) and map (what a Map costs)."""
 
 import argparse
 import gc
+import os
 import pickle
 import random
 import sys
@@ -67,13 +68,29 @@ def demo(keys: int, seed: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cohive", description="cohive demos")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("demo", help="build a large Map and print timings")
-    run.add_argument("--keys", type=int, default=1_000_000, help="items in the Map (default: 1,000,000)")
-    run.add_argument("--seed", type=int, default=0, help="random seed for the lookup keys")
+    workers_demo = commands.add_parser(
+        "demo", help="one worker interpreter per core reading one shared Map, live; then the same with "
+        "1 worker, threads and multiprocessing")
+    workers_demo.add_argument("--keys", type=int, default=1_000_000, help="items in the Map (default: 1,000,000)")
+    workers_demo.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                              help="worker interpreters (default: one per core)")
+    workers_demo.add_argument("--duration", type=float, default=3.0, help="seconds each run reads (default: 3)")
+    map_demo = commands.add_parser("map", help="build a large Map and print what it costs")
+    map_demo.add_argument("--keys", type=int, default=1_000_000, help="items in the Map (default: 1,000,000)")
+    map_demo.add_argument("--seed", type=int, default=0, help="random seed for the lookup keys")
     args = parser.parse_args(argv)
     if args.keys < 1:
         parser.error(f"--keys must be at least 1, got {args.keys}")
-    demo(args.keys, args.seed)
+    if args.command == "map":
+        demo(args.keys, args.seed)
+        return 0
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    if not args.duration > 0:
+        parser.error(f"--duration must be positive, got {args.duration}")
+    from cohive._demo import run_demo
+
+    run_demo(args.keys, args.workers, args.duration)
     return 0
 
 

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,13 @@ def test_functions_that_cannot_be_sent_are_refused() -> None:
         cohive.Hive(workers.double, workers=0)
 
 
+def test_interactively_defined_functions_are_refused() -> None:
+    code = "import cohive\ndef worker(ctx): pass\ntry:\n    cohive.Hive(worker)\nexcept TypeError as e:\n    print(e)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT,
+                         env=dict(os.environ, PYTHONPATH=str(Path(cohive.__file__).resolve().parent.parent)))
+    assert "cannot send worker to a worker: it was defined interactively" in out.stdout, out.stderr
+
+
 def test_failing_workers_end_the_block_with_an_exception_group() -> None:
     async def main() -> None:
         async with cohive.Hive(workers.fail, workers=2):
@@ -102,9 +110,11 @@ def test_a_worker_failing_at_start_up_fails_fast() -> None:
     pytest.importorskip("_testsinglephase")
     import single_phase_user
 
+    threads_before = threading.active_count()
     with pytest.raises(ExceptionGroup) as info:
         with cohive.Hive(single_phase_user.run, workers=2):
             pytest.fail("the block must not run")
+    assert threading.active_count() == threads_before  # no thread (or interpreter) left behind
     for error in info.value.exceptions:
         assert isinstance(error, cohive.WorkerError) and error.type_name == "builtins.ImportError"
         assert "_testsinglephase (imported by single_phase_user) cannot be imported in a cohive worker" in error.message
