@@ -141,6 +141,12 @@ int cohive_native_name(cohive_state *st, PyObject *name, const char *kind, ch_va
 /* Turns a failed ch_named_open into TypeError/MemoryError (0 if it did not fail). */
 int cohive_check_open(cohive_state *st, ch_open_result rc, PyObject *name, ch_named *found, const char *wanted);
 
+/* Shared by the named types: the `name` getter, and equality/hash by the
+ * identity of the native object (two handles on one Queue are equal). */
+PyObject *cohive_named_name(PyObject *self, void *unused);
+PyObject *cohive_identity_richcompare(PyObject *self, PyObject *other, int op);
+Py_hash_t cohive_identity_hash(PyObject *self);
+
 /* A Watcher: an fd an event loop can watch.  On a Ref it is woken on every
  * publish; on a Queue, like a blocked get (getting) or put. */
 typedef struct {

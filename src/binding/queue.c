@@ -281,14 +281,12 @@ static PyObject *Queue_full(PyObject *self, PyObject *unused)
 
 static PyObject *Queue_maxsize(PyObject *self, void *unused) { return PyLong_FromUnsignedLongLong(QUEUE(self)->maxsize); }
 
-static PyObject *Queue_name(PyObject *self, void *unused) { return cohive_read(state_of(self), QUEUE(self)->n.name); }
-
 static PyObject *Queue_closed(PyObject *self, void *unused) { return PyBool_FromLong(ch_queue_is_closed(QUEUE(self))); }
 
 static PyObject *Queue_repr(PyObject *self)
 {
     ch_queue *q = QUEUE(self);
-    PyObject *name = Queue_name(self, NULL);
+    PyObject *name = cohive_named_name(self, NULL);
     PyObject *r = name == NULL ? NULL
                                : PyUnicode_FromFormat("<cohive.Queue name=%R maxsize=%llu size=%zu%s>", name,
                                                       (unsigned long long)q->maxsize, ch_queue_size(q),
@@ -296,15 +294,6 @@ static PyObject *Queue_repr(PyObject *self)
     Py_XDECREF(name);
     return r;
 }
-
-static PyObject *Queue_richcompare(PyObject *self, PyObject *other, int op)
-{
-    if (Py_TYPE(other) != Py_TYPE(self) || (op != Py_EQ && op != Py_NE))
-        Py_RETURN_NOTIMPLEMENTED;
-    return Py_NewRef((QUEUE(self) == QUEUE(other)) == (op == Py_EQ) ? Py_True : Py_False);
-}
-
-static Py_hash_t Queue_hash(PyObject *self) { return cohive_py_hash(ch_hash(ch_from_ptr(QUEUE(self)))); }
 
 static PyMethodDef Queue_methods[] = {
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585."},
@@ -336,7 +325,7 @@ static PyMethodDef Queue_methods[] = {
 
 static PyGetSetDef Queue_getset[] = {
     {"maxsize", Queue_maxsize, NULL, "The bound on queued items; 0 for none.", NULL},
-    {"name", Queue_name, NULL, "The registered name, or None for an anonymous queue.", NULL},
+    {"name", cohive_named_name, NULL, "The registered name, or None for an anonymous queue.", NULL},
     {"closed", Queue_closed, NULL, "Whether close() was called.", NULL},
     {NULL},
 };
@@ -353,8 +342,8 @@ static PyType_Slot Queue_slots[] = {
     {Py_tp_new, Queue_new},
     {Py_tp_dealloc, cohive_native_dealloc},
     {Py_tp_repr, Queue_repr},
-    {Py_tp_hash, Queue_hash},
-    {Py_tp_richcompare, Queue_richcompare},
+    {Py_tp_hash, cohive_identity_hash},
+    {Py_tp_richcompare, cohive_identity_richcompare},
     {Py_tp_iter, PyObject_SelfIter},
     {Py_tp_iternext, Queue_next},
     {Py_am_aiter, Queue_aiter},

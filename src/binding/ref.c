@@ -56,8 +56,6 @@ static PyObject *Ref_get(PyObject *self, PyObject *unused)
 
 static PyObject *Ref_version(PyObject *self, void *unused) { return PyLong_FromUnsignedLongLong(ch_ref_version(REF(self))); }
 
-static PyObject *Ref_name(PyObject *self, void *unused) { return cohive_read(state_of(self), REF(self)->n.name); }
-
 static PyObject *Ref_set(PyObject *self, PyObject *value)
 {
     ch_val v;
@@ -186,7 +184,7 @@ static PyObject *Ref_wait(PyObject *self, PyObject *args, PyObject *kwargs)
         return NULL;
     if (ch_ref_version(r) > seen)
         return Ref_get(self, NULL);
-    PyObject *name = Ref_name(self, NULL);
+    PyObject *name = cohive_named_name(self, NULL);
     if (name != NULL)
         PyErr_Format(PyExc_TimeoutError, "Ref %R still at version %llu after %R seconds", name, seen, timeout);
     Py_XDECREF(name);
@@ -206,22 +204,13 @@ static PyObject *Ref_watch(PyObject *self, PyObject *unused)
 
 static PyObject *Ref_repr(PyObject *self)
 {
-    PyObject *name = Ref_name(self, NULL);
+    PyObject *name = cohive_named_name(self, NULL);
     PyObject *r = name != NULL ? PyUnicode_FromFormat("cohive.Ref(%R, version=%llu)", name,
                                                       (unsigned long long)ch_ref_version(REF(self)))
                                : NULL;
     Py_XDECREF(name);
     return r;
 }
-
-static PyObject *Ref_richcompare(PyObject *self, PyObject *other, int op)
-{
-    if (Py_TYPE(other) != Py_TYPE(self) || (op != Py_EQ && op != Py_NE))
-        Py_RETURN_NOTIMPLEMENTED;
-    return Py_NewRef((REF(self) == REF(other)) == (op == Py_EQ) ? Py_True : Py_False);
-}
-
-static Py_hash_t Ref_hash(PyObject *self) { return cohive_py_hash(ch_hash(ch_from_ptr(REF(self)))); }
 
 static PyMethodDef Ref_methods[] = {
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585."},
@@ -249,7 +238,7 @@ static PyMethodDef Ref_methods[] = {
 
 static PyGetSetDef Ref_getset[] = {
     {"version", Ref_version, NULL, "The number of publishes so far; grows by one on each.", NULL},
-    {"name", Ref_name, NULL, "The name the cell is registered under.", NULL},
+    {"name", cohive_named_name, NULL, "The name the cell is registered under.", NULL},
     {NULL},
 };
 
@@ -264,8 +253,8 @@ static PyType_Slot Ref_slots[] = {
     {Py_tp_new, Ref_new},
     {Py_tp_dealloc, cohive_native_dealloc},
     {Py_tp_repr, Ref_repr},
-    {Py_tp_hash, Ref_hash},
-    {Py_tp_richcompare, Ref_richcompare},
+    {Py_tp_hash, cohive_identity_hash},
+    {Py_tp_richcompare, cohive_identity_richcompare},
     {Py_tp_methods, Ref_methods},
     {Py_tp_getset, Ref_getset},
     {0, NULL},

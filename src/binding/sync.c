@@ -137,20 +137,9 @@ static PyObject *Sync_watch(PyObject *self, PyObject *unused)
     return cohive_new_watcher(state_of(self), &SYNC(self)->n.h, false);
 }
 
-static PyObject *Sync_name(PyObject *self, void *unused) { return cohive_read(state_of(self), SYNC(self)->n.name); }
-
-static PyObject *Sync_richcompare(PyObject *self, PyObject *other, int op)
-{
-    if (Py_TYPE(other) != Py_TYPE(self) || (op != Py_EQ && op != Py_NE))
-        Py_RETURN_NOTIMPLEMENTED;
-    return Py_NewRef((SYNC(self) == SYNC(other)) == (op == Py_EQ) ? Py_True : Py_False);
-}
-
-static Py_hash_t Sync_hash(PyObject *self) { return cohive_py_hash(ch_hash(ch_from_ptr(SYNC(self)))); }
-
 static PyObject *Sync_repr(PyObject *self)
 {
-    PyObject *name = Sync_name(self, NULL);
+    PyObject *name = cohive_named_name(self, NULL);
     PyObject *r = name != NULL ? PyUnicode_FromFormat("<cohive.%s name=%R>", kind_name(SYNC(self)->n.h.type), name)
                                : NULL;
     Py_XDECREF(name);
@@ -205,7 +194,7 @@ static PyObject *Sync_try(PyObject *self, PyObject *const *args, Py_ssize_t narg
     {"_watch", Sync_watch, METH_NOARGS, NULL}, {"_try", (PyCFunction)(void (*)(void))Sync_try, METH_FASTCALL, NULL}
 
 static PyGetSetDef Sync_getset[] = {
-    {"name", Sync_name, NULL, "The registered name, or None for an anonymous primitive.", NULL},
+    {"name", cohive_named_name, NULL, "The registered name, or None for an anonymous primitive.", NULL},
     {NULL},
 };
 
@@ -325,7 +314,7 @@ static PyMethodDef Semaphore_methods[] = {
 };
 
 static PyGetSetDef Semaphore_getset[] = {
-    {"name", Sync_name, NULL, "The registered name, or None.", NULL},
+    {"name", cohive_named_name, NULL, "The registered name, or None.", NULL},
     {"value", Semaphore_value, NULL, "The units available now.", NULL},
     {NULL},
 };
@@ -499,7 +488,7 @@ static PyMethodDef Barrier_methods[] = {
 };
 
 static PyGetSetDef Barrier_getset[] = {
-    {"name", Sync_name, NULL, "The registered name, or None.", NULL},
+    {"name", cohive_named_name, NULL, "The registered name, or None.", NULL},
     {"parties", Barrier_parties, NULL, "How many must arrive.", NULL},
     {"n_waiting", Barrier_n_waiting, NULL, "How many are waiting now.", NULL},
     {"broken", Barrier_broken, NULL, "Whether the barrier is broken.", NULL},
@@ -542,7 +531,7 @@ static PyObject *Counter_compare_and_set(PyObject *self, PyObject *const *args, 
 
 static PyObject *Counter_repr(PyObject *self)
 {
-    PyObject *name = Sync_name(self, NULL);
+    PyObject *name = cohive_named_name(self, NULL);
     PyObject *r = name != NULL ? PyUnicode_FromFormat("<cohive.Counter name=%R value=%lld>", name,
                                                       (long long)ch_counter_get(SYNC(self)))
                                : NULL;
@@ -566,8 +555,8 @@ static PyMethodDef Counter_methods[] = {
         {Py_tp_doc, (void *)doc},                                                                              \
         {Py_tp_new, kind##_new},                                                                               \
         {Py_tp_dealloc, cohive_native_dealloc},                                                                \
-        {Py_tp_hash, Sync_hash},                                                                               \
-        {Py_tp_richcompare, Sync_richcompare},                                                                 \
+        {Py_tp_hash, cohive_identity_hash},                                                                               \
+        {Py_tp_richcompare, cohive_identity_richcompare},                                                                 \
         {Py_tp_methods, kind##_methods},                                                                       \
         __VA_ARGS__{0, NULL},                                                                                  \
     };                                                                                                         \

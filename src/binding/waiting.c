@@ -1,6 +1,7 @@
 /*
  * Waiting from Python: blocking sleeps that release the GIL and let Ctrl-C
- * through, timeouts as queue.Queue takes them, and opening named objects.
+ * through, timeouts as queue.Queue takes them; and what named objects share:
+ * opening them, their name, identity equality and hash.
  */
 #include "binding.h"
 
@@ -88,4 +89,25 @@ int cohive_check_open(cohive_state *st, ch_open_result rc, PyObject *name, ch_na
                  kind_name(found->h.type), wanted);
     ch_decref(ch_from_ptr(found));
     return -1;
+}
+
+/* --- what every named object (Ref, Queue, Lock, ...) shares ----------------------- */
+
+PyObject *cohive_named_name(PyObject *self, void *unused)
+{
+    return cohive_read(state_of(self), ((ch_named *)((NativeObject *)self)->native)->name);
+}
+
+PyObject *cohive_identity_richcompare(PyObject *self, PyObject *other, int op)
+{
+    /* Two handles are equal when they hold the same native object. */
+    if (Py_TYPE(other) != Py_TYPE(self) || (op != Py_EQ && op != Py_NE))
+        Py_RETURN_NOTIMPLEMENTED;
+    bool same = ((NativeObject *)self)->native == ((NativeObject *)other)->native;
+    return Py_NewRef(same == (op == Py_EQ) ? Py_True : Py_False);
+}
+
+Py_hash_t cohive_identity_hash(PyObject *self)
+{
+    return cohive_py_hash(ch_hash(ch_from_ptr(((NativeObject *)self)->native)));
 }

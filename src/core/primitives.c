@@ -7,10 +7,16 @@
  */
 #include "primitives.h"
 
+/* ch_named_open makes objects through one function and one argument. */
+typedef struct {
+    ch_sync_init init;
+    ch_type type;
+} make_args;
+
 static ch_named *make_sync(void *arg)
 {
-    const ch_sync_init *init = arg;
-    ch_sync *s = ch_new_object(sizeof(ch_sync), CH_LOCK);
+    const make_args *a = arg;
+    ch_sync *s = ch_new_object(sizeof(ch_sync), a->type);
     if (s == NULL)
         return NULL;
     if (ch_mutex_init(&s->lock) != 0) {
@@ -19,9 +25,9 @@ static ch_named *make_sync(void *arg)
     }
     s->n.name = CH_NONE;
     s->n.next = NULL;
-    s->value = init->value;
-    atomic_init(&s->counter, init->value);
-    s->parties = init->parties;
+    s->value = a->init.value;
+    atomic_init(&s->counter, a->init.value);
+    s->parties = a->init.parties;
     s->count = 0;
     s->generation = 0;
     s->reset_generation = 0;
@@ -30,30 +36,15 @@ static ch_named *make_sync(void *arg)
     return &s->n;
 }
 
-/* ch_named_open makes objects through one function; the type is its argument. */
-typedef struct {
-    ch_sync_init init;
-    ch_type type;
-} make_args;
-
-static ch_named *make_typed(void *arg)
-{
-    make_args *a = arg;
-    ch_named *n = make_sync(&a->init);
-    if (n != NULL)
-        n->h.type = (uint8_t)a->type;
-    return n;
-}
-
 ch_open_result ch_sync_open(ch_val name, ch_type type, ch_sync_init init, ch_sync **out)
 {
     make_args args = {init, type};
     if (name == CH_NONE) {
-        *out = (ch_sync *)make_typed(&args);
+        *out = (ch_sync *)make_sync(&args);
         return *out != NULL ? CH_CREATED : CH_NO_MEMORY;
     }
     ch_named *found = NULL;
-    ch_open_result rc = ch_named_open(name, type, make_typed, &args, &found);
+    ch_open_result rc = ch_named_open(name, type, make_sync, &args, &found);
     *out = (ch_sync *)found;
     return rc;
 }
