@@ -12,6 +12,7 @@ import itertools
 import os
 import pickle
 import queue
+import sys
 import threading
 import uuid
 import weakref
@@ -170,16 +171,27 @@ class Executor(_BaseExecutor):
         return future
 
     def map(
-        self, fn: Callable[..., _T], *iterables: Iterable[Any], timeout: float | None = None, chunksize: int = 1
+        self,
+        fn: Callable[..., _T],
+        *iterables: Iterable[Any],
+        timeout: float | None = None,
+        chunksize: int = 1,
+        buffersize: int | None = None,
     ) -> Iterator[_T]:
         if chunksize < 1:
             raise ValueError(f"chunksize must be >= 1, not {chunksize}")
+        # buffersize (at most that many chunks in flight) is concurrent.futures' own, from 3.14 on.
+        limit: dict[str, Any] = {}
+        if buffersize is not None:
+            if sys.version_info < (3, 14):
+                raise TypeError("map(buffersize=...) needs Python 3.14 or newer, as concurrent.futures does")
+            limit["buffersize"] = buffersize
         if chunksize == 1:
-            return super().map(fn, *iterables, timeout=timeout)
+            return super().map(fn, *iterables, timeout=timeout, **limit)
         ref = function_ref(fn)
         pairs = zip(*iterables)
         chunks = iter(lambda: list(itertools.islice(pairs, chunksize)), [])
-        results = super().map(_worker.run_chunk, itertools.repeat(ref), chunks, timeout=timeout)
+        results = super().map(_worker.run_chunk, itertools.repeat(ref), chunks, timeout=timeout, **limit)
         return itertools.chain.from_iterable(results)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

@@ -48,6 +48,16 @@ def test_map_with_chunks_keeps_order(executor: cohive.Executor) -> None:
         executor.map(tasks.square, range(3), chunksize=0)
 
 
+def test_map_buffersize_as_concurrent_futures(executor: cohive.Executor) -> None:
+    if sys.version_info >= (3, 14):
+        for chunksize in (1, 4):
+            results = executor.map(tasks.square, range(30), chunksize=chunksize, buffersize=2)
+            assert list(results) == [i * i for i in range(30)]
+    else:
+        with pytest.raises(TypeError, match="needs Python 3.14"):
+            executor.map(tasks.square, range(3), buffersize=2)
+
+
 def test_remote_traceback_is_the_cause(executor: cohive.Executor) -> None:
     with pytest.raises(ValueError, match="from the worker") as info:
         executor.submit(tasks.fail, "from the worker").result(TIMEOUT)
