@@ -28,6 +28,7 @@ typedef struct {
     PyTypeObject *Lock_Type, *Event_Type, *Semaphore_Type, *Barrier_Type, *Counter_Type;
     PyObject *Empty, *Full, *QueueClosed; /* queue.Empty, queue.Full, cohive.QueueClosed */
     PyObject *BrokenBarrierError;         /* threading.BrokenBarrierError */
+    PyObject *ForeignProcessError;        /* cohive.ForeignProcessError */
     /* Python helpers the cohive package registers by name (cohive/_helpers.py):
      * the collections.abc views of a Map, the asyncio forms of waits. */
     PyObject *helpers;
@@ -172,6 +173,18 @@ int cohive_deadline(PyObject *timeout, double *deadline);
 /* Sleeps on a semaphore waiter with the GIL released, running signal
  * handlers when a signal interrupts: 1 woken, 0 timed out, -1 exception. */
 int cohive_sleep(ch_waiter *w, double deadline);
+
+/* --- fork.c: named objects belong to their process ------------------------------ */
+
+int cohive_add_fork_error(PyObject *module, cohive_state *st);
+/* Raises ForeignProcessError for the named object `self`; returns -1. */
+int cohive_raise_foreign(PyObject *self);
+/* Every method of a named object starts with this: 0 in the process that
+ * made the object, else -1 with ForeignProcessError. */
+static inline int cohive_check_local(PyObject *self)
+{
+    return ch_named_is_local((ch_named *)((NativeObject *)self)->native) ? 0 : cohive_raise_foreign(self);
+}
 
 /* "Ref", "Queue", "Lock", ...: the Python name of a named native type. */
 const char *kind_name(int type);

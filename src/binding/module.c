@@ -11,7 +11,9 @@
 void cohive_native_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
-    ch_decref(ch_from_ptr(((NativeObject *)self)->native));
+    ch_named *obj = (ch_named *)((NativeObject *)self)->native; /* only named types use this */
+    if (ch_named_is_local(obj)) /* a forked child leaves its copy alone (fork.c) */
+        ch_decref(ch_from_ptr(obj));
     tp->tp_free(self);
     Py_DECREF(tp); /* instances of heap types own a reference to them */
 }
@@ -144,7 +146,8 @@ static int module_exec(PyObject *module)
     cohive_state *st = PyModule_GetState(module);
     if (cohive_add_map_types(module, st) < 0 || cohive_add_list_type(module, st) < 0 ||
         cohive_add_ref_type(module, st) < 0 || cohive_add_queue_type(module, st) < 0 ||
-        cohive_add_sync_types(module, st) < 0 || cohive_add_watcher_type(module, st) < 0)
+        cohive_add_sync_types(module, st) < 0 || cohive_add_watcher_type(module, st) < 0 ||
+        cohive_add_fork_error(module, st) < 0)
         return -1;
     st->restore = PyObject_GetAttrString(module, "_restore");
     if (st->restore == NULL)
@@ -165,6 +168,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->Full);
     Py_VISIT(st->QueueClosed);
     Py_VISIT(st->BrokenBarrierError);
+    Py_VISIT(st->ForeignProcessError);
     Py_VISIT(st->Lock_Type);
     Py_VISIT(st->Event_Type);
     Py_VISIT(st->Semaphore_Type);
@@ -189,6 +193,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->Full);
     Py_CLEAR(st->QueueClosed);
     Py_CLEAR(st->BrokenBarrierError);
+    Py_CLEAR(st->ForeignProcessError);
     Py_CLEAR(st->Lock_Type);
     Py_CLEAR(st->Event_Type);
     Py_CLEAR(st->Semaphore_Type);

@@ -90,6 +90,8 @@ void ch_release(ch_head *o)
     work[len++] = o;
     while (len > 0) {
         ch_head *x = work[--len];
+        if (ch_type_is_named(x->type) && !ch_named_is_local((ch_named *)x))
+            continue; /* a forked child's copy: its lock may be held by a thread that is not here */
         if (ch_type_is_named(x->type))
             ch_named_forget((ch_named *)x);
         size_t n;
