@@ -5,6 +5,7 @@ them, and every use of one in a forked child raises ForeignProcessError.
 Each test runs in a fresh process (fork in the pytest process would copy its
 threads' state), and every wait has a timeout."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -177,3 +178,35 @@ def test_a_child_dropping_the_last_handle_on_a_map_holding_named_objects() -> No
             holder["q"].put(1)
         assert holder["q"].get(timeout=5) == 1 and holder["r"].get() == 1
     """)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps_rollup")
+def test_a_forked_reader_copies_almost_none_of_the_map() -> None:
+    # The preforking-server target: a child reading every record (at every
+    # depth) dirties at most 5% of the Map's native size.  Reads that wrote
+    # reference counts dirtied about 150%.
+    out = run("""
+        import json
+        def dirty_kb():
+            with open("/proc/self/smaps_rollup") as f:
+                return next(int(line.split()[1]) for line in f if line.startswith("Private_Dirty:"))
+        before = cohive.native_bytes()
+        m = cohive.Map({f"user:{i}": {"name": f"n{i}", "age": i, "tags": ["a", f"t{i}"], "addr": {"city": "c"}}
+                        for i in range(50_000)})
+        size = cohive.native_bytes() - before
+        read, write = os.pipe()
+        def child():
+            keys = [f"user:{i}" for i in range(50_000)]
+            start = dirty_kb()
+            for k in keys:
+                record = m[k]
+                record["age"]; record["name"]; record["tags"][1]; record["addr"]["city"]
+            for record in m.values():
+                for field in record.values():
+                    pass
+            os.write(write, str(dirty_kb() - start).encode())
+        assert in_child(child) == 0
+        print(json.dumps({"dirty": int(os.read(read, 100)) * 1024, "size": size}))
+    """)
+    figures = json.loads(out.strip().splitlines()[-1])
+    assert figures["dirty"] <= 0.05 * figures["size"], figures
