@@ -73,7 +73,8 @@ READ_PATHS = {
         "for k in keys:\n"
         "    out = out.set(k, m[k]['addr'])\n"
         "    cohive.Map({'r': m[k], 'l': m[k]['tags']}); out.update({'again': m[k]})\n"
-        "    with out.mutate() as mut: mut['x'] = m[k]\n"
+        "    with out.mutate() as mut: mut['x'] = m[k]; mut.update(m[k])\n"
+        "    out.update(m[k]['addr']); {'more': 1} | m[k]\n"
         "assert out[keys[3]] == m[keys[3]]['addr']"
     ),
     "insert_into_ref": "r = cohive.Ref('zero-write', None)\nfor k in keys: r.set(m[k]); assert r.get() == m[k]; r.set([m[k]['tags']])",

@@ -97,16 +97,22 @@ static int edit_delete(cohive_state *st, map_edit *e, PyObject *k)
 static int edit_update_from(cohive_state *st, map_edit *e, PyObject *col)
 {
     if (Py_TYPE(col) == st->Map_Type) {
+        /* The items are shared by reference: from a private copy when col is
+         * a small view, so that nothing col shares is written (view.c). */
+        ch_val source = cohive_share_view(col);
+        if (source == CH_NOVALUE)
+            return -1;
         ch_hamt_iter it;
         ch_val key, val;
-        ch_hamt_iter_init(&it, ((MapObject *)col)->map->root);
-        while (ch_hamt_iter_next(&it, &key, &val)) {
+        int rc = 0;
+        ch_hamt_iter_init(&it, ((ch_map *)ch_ptr(source))->root);
+        while (rc == 0 && ch_hamt_iter_next(&it, &key, &val)) {
             ch_incref(key);
             ch_incref(val);
-            if (edit_set_native(e, key, ch_hash(key), val) < 0)
-                return -1;
+            rc = edit_set_native(e, key, ch_hash(key), val);
         }
-        return 0;
+        ch_decref(source);
+        return rc;
     }
     if (PyDict_Check(col)) {
         Py_ssize_t pos = 0;
