@@ -9,13 +9,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_executor  # noqa: E402
 import bench_map  # noqa: E402
+import bench_prefork  # noqa: E402
 import bench_queue  # noqa: E402
 import bench_scaling  # noqa: E402
 import bench_sharing  # noqa: E402
 import bench_workers  # noqa: E402
 
-BENCHMARKS = {"map": bench_map, "sharing": bench_sharing, "queue": bench_queue, "executor": bench_executor, "workers": bench_workers,
-              "scaling": bench_scaling}
+BENCHMARKS = {
+    "map": bench_map,
+    "sharing": bench_sharing,
+    "queue": bench_queue,
+    "executor": bench_executor,
+    "workers": bench_workers,
+    "scaling": bench_scaling,
+    "prefork": bench_prefork,
+}
 
 
 def main() -> int:

@@ -123,6 +123,9 @@ class Ref(Generic[_T]):
 class QueueClosed(Exception):
     """The queue was closed: no more puts, and gets once it is drained."""
 
+class ForeignProcessError(RuntimeError):
+    """A named object (Ref, Queue, Lock, ...) was used in a process other than the one that made it, such as a child made by fork()."""
+
 @final
 class Queue(Generic[_T]):
     """A multi-producer, multi-consumer FIFO shared by every interpreter and thread."""

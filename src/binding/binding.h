@@ -28,6 +28,7 @@ typedef struct {
     PyTypeObject *Lock_Type, *Event_Type, *Semaphore_Type, *Barrier_Type, *Counter_Type;
     PyObject *Empty, *Full, *QueueClosed; /* queue.Empty, queue.Full, cohive.QueueClosed */
     PyObject *BrokenBarrierError;         /* threading.BrokenBarrierError */
+    PyObject *ForeignProcessError;        /* cohive.ForeignProcessError */
     /* Python helpers the cohive package registers by name (cohive/_helpers.py):
      * the collections.abc views of a Map, the asyncio forms of waits. */
     PyObject *helpers;
@@ -43,15 +44,42 @@ typedef struct {
 
 void cohive_native_dealloc(PyObject *self);
 
+/* A Map or FrozenList either owns a native reference (owner NULL) or is a
+ * view: it borrows the native object from `owner`, the owning handle it was
+ * read from (directly or through other views), and keeps that handle alive
+ * with a Python reference.  Reading through views so writes no byte of
+ * shared memory (see docs/design.md, "Memory layout"). */
+typedef struct {
+    PyObject_HEAD
+    ch_head *native;
+    PyObject *owner;
+    Py_hash_t hash; /* -1 until computed */
+} ViewObject;
+
+/* The object that keeps a view's native data alive: its owner, or itself. */
+static inline PyObject *cohive_anchor(PyObject *view)
+{
+    PyObject *owner = ((ViewObject *)view)->owner;
+    return owner != NULL ? owner : view;
+}
+
+/* A Map or FrozenList (`tp`) on `native`: with owner NULL it steals the
+ * reference to `native`, otherwise it is a view kept alive by `owner`. */
+PyObject *cohive_new_view(PyTypeObject *tp, ch_head *native, PyObject *owner);
+/* Releases whichever reference a ViewObject holds. */
+void cohive_view_dealloc(PyObject *self);
+
 typedef struct {
     PyObject_HEAD
     ch_map *map;
+    PyObject *owner;
     Py_hash_t hash; /* -1 until computed */
 } MapObject;
 
 typedef struct {
     PyObject_HEAD
     ch_seq *seq; /* a CH_LIST */
+    PyObject *owner;
     Py_hash_t hash;
 } FrozenListObject;
 
@@ -66,8 +94,12 @@ typedef struct {
 } QueueObject;
 
 _Static_assert(offsetof(QueueObject, queue) == offsetof(NativeObject, native), "Queue layout");
-_Static_assert(offsetof(MapObject, map) == offsetof(NativeObject, native), "Map layout");
-_Static_assert(offsetof(FrozenListObject, seq) == offsetof(NativeObject, native), "FrozenList layout");
+_Static_assert(offsetof(MapObject, map) == offsetof(ViewObject, native), "Map layout");
+_Static_assert(offsetof(MapObject, owner) == offsetof(ViewObject, owner), "Map layout");
+_Static_assert(offsetof(MapObject, hash) == offsetof(ViewObject, hash), "Map layout");
+_Static_assert(offsetof(FrozenListObject, seq) == offsetof(ViewObject, native), "FrozenList layout");
+_Static_assert(offsetof(FrozenListObject, owner) == offsetof(ViewObject, owner), "FrozenList layout");
+_Static_assert(offsetof(FrozenListObject, hash) == offsetof(ViewObject, hash), "FrozenList layout");
 _Static_assert(offsetof(RefObject, ref) == offsetof(NativeObject, native), "Ref layout");
 
 static inline cohive_state *state_of(PyObject *self)
@@ -103,10 +135,21 @@ void cohive_probe_done(key_probe *p);
 int cohive_probe_value(cohive_state *st, PyObject *obj, ch_val *out);
 
 /* The Python object for a native value: a new scalar, a tuple or frozenset
- * of read items, or a view (Map, FrozenList) sharing the native data. */
-PyObject *cohive_read(cohive_state *st, ch_val v);
-/* Plain Python data: dict, list, set (keys and set items stay hashable). */
-PyObject *cohive_thaw(cohive_state *st, ch_val v);
+ * of read items, or a Map/FrozenList sharing the native data.  `owner` is
+ * the handle keeping `v` alive (cohive_anchor of the object read from):
+ * Maps and FrozenLists read become views of it and write nothing shared.
+ * With owner NULL they take their own native reference instead, for values
+ * whose holder may let go of them (a MapMutation's private tree). */
+PyObject *cohive_read_in(cohive_state *st, ch_val v, PyObject *owner);
+static inline PyObject *cohive_read(cohive_state *st, ch_val v) { return cohive_read_in(st, v, NULL); }
+/* Plain Python data: dict, list, set (keys and set items stay hashable);
+ * `owner` as for cohive_read_in (hashable keys may be views). */
+PyObject *cohive_thaw(cohive_state *st, ch_val v, PyObject *owner);
+
+/* A native reference for a view being stored somewhere that outlives it
+ * (a Map, Ref, Queue): a private copy when the value is small, so nothing
+ * shared is written; otherwise one reference on the shared object. */
+ch_val cohive_share_view(PyObject *view); /* CH_NOVALUE with MemoryError */
 
 /* --- views ------------------------------------------------------------------- */
 
@@ -130,6 +173,18 @@ int cohive_deadline(PyObject *timeout, double *deadline);
 /* Sleeps on a semaphore waiter with the GIL released, running signal
  * handlers when a signal interrupts: 1 woken, 0 timed out, -1 exception. */
 int cohive_sleep(ch_waiter *w, double deadline);
+
+/* --- fork.c: named objects belong to their process ------------------------------ */
+
+int cohive_add_fork_error(PyObject *module, cohive_state *st);
+/* Raises ForeignProcessError for the named object `self`; returns -1. */
+int cohive_raise_foreign(PyObject *self);
+/* Every method of a named object starts with this: 0 in the process that
+ * made the object, else -1 with ForeignProcessError. */
+static inline int cohive_check_local(PyObject *self)
+{
+    return ch_named_is_local((ch_named *)((NativeObject *)self)->native) ? 0 : cohive_raise_foreign(self);
+}
 
 /* "Ref", "Queue", "Lock", ...: the Python name of a named native type. */
 const char *kind_name(int type);

@@ -11,8 +11,9 @@
  *
  * read: native -> Python.  Scalars become fresh objects (a str is one
  * allocation and one memcpy); maps and lists become views of the same
- * native data; tuples and frozensets are rebuilt, since Python code needs
- * them to be real, hashable tuples and frozensets.
+ * native data, kept alive by the handle they were read from (view.c), so
+ * reading writes nothing shared; tuples and frozensets are rebuilt, since
+ * Python code needs them to be real, hashable tuples and frozensets.
  */
 #include <string.h>
 
@@ -172,13 +173,12 @@ static int str_flag(PyObject *o)
     return kind == PyUnicode_1BYTE_KIND ? CH_STR_LATIN1 : kind;
 }
 
-static int freeze_view(freezer *f, ch_head *native, ch_val *out)
+static int freeze_view(freezer *f, PyObject *view, ch_val *out)
 {
-    if (f->depth + native->aux > CH_MAX_DEPTH)
+    if (f->depth + ((ViewObject *)view)->native->aux > CH_MAX_DEPTH)
         return fail(f, PyExc_ValueError, "nesting deeper than %d levels", CH_MAX_DEPTH);
-    *out = ch_from_ptr(native);
-    ch_incref(*out);
-    return 0;
+    *out = cohive_share_view(view);
+    return *out == CH_NOVALUE ? -1 : 0;
 }
 
 static int freeze_seq(freezer *f, PyObject *o, ch_type type, ch_val *out, bool as_key)
@@ -322,7 +322,7 @@ static int freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
     } else if (tp == &PyFloat_Type) {
         *out = ch_float_new(PyFloat_AS_DOUBLE(o));
     } else if (tp == st->Map_Type) {
-        return freeze_view(f, &((MapObject *)o)->map->h, out);
+        return freeze_view(f, o, out);
     } else if (tp == &PyTuple_Type) {
         return freeze_seq(f, o, CH_TUPLE, out, as_key);
     } else if (tp == &PyBytes_Type) {
@@ -331,7 +331,7 @@ static int freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
             return -1;
         *out = ch_bytes_new(PyBytes_AS_STRING(o), (size_t)len);
     } else if (tp == st->FrozenList_Type) {
-        return freeze_view(f, &((FrozenListObject *)o)->seq->h, out);
+        return freeze_view(f, o, out);
     } else if (tp == &PyList_Type) {
         return as_key ? fail_unhashable(f, o) : freeze_seq(f, o, CH_LIST, out, false);
     } else if (PyDict_Check(o)) {
@@ -435,11 +435,12 @@ void cohive_probe_done(key_probe *p)
 
 static const Py_UCS4 max_char_of_flag[] = {0x7f, 0xff, 0xffff, 0, 0x10ffff};
 
-static PyObject *read_seq(cohive_state *st, const ch_seq *s, PyObject *(*convert)(cohive_state *, ch_val))
+static PyObject *read_seq(cohive_state *st, const ch_seq *s, PyObject *owner,
+                          PyObject *(*convert)(cohive_state *, ch_val, PyObject *))
 {
     PyObject *t = PyTuple_New(s->len);
     for (uint32_t i = 0; t != NULL && i < s->len; i++) {
-        PyObject *item = convert(st, s->items[i]);
+        PyObject *item = convert(st, s->items[i], owner);
         if (item == NULL)
             Py_CLEAR(t);
         else
@@ -448,7 +449,7 @@ static PyObject *read_seq(cohive_state *st, const ch_seq *s, PyObject *(*convert
     return t;
 }
 
-PyObject *cohive_read(cohive_state *st, ch_val v)
+PyObject *cohive_read_in(cohive_state *st, ch_val v, PyObject *owner)
 {
     if (ch_is_smallint(v))
         return PyLong_FromLongLong(ch_smallint_value(v));
@@ -472,19 +473,21 @@ PyObject *cohive_read(cohive_state *st, ch_val v)
     case CH_BIGINT:
         return cohive_long_from_le(((const ch_bigint *)o)->data, ((const ch_bigint *)o)->len);
     case CH_TUPLE:
-        return read_seq(st, (const ch_seq *)o, cohive_read);
+        return read_seq(st, (const ch_seq *)o, owner, cohive_read_in);
     case CH_SET: {
-        PyObject *items = read_seq(st, (const ch_seq *)o, cohive_read);
+        PyObject *items = read_seq(st, (const ch_seq *)o, owner, cohive_read_in);
         PyObject *r = items != NULL ? PyFrozenSet_New(items) : NULL;
         Py_XDECREF(items);
         return r;
     }
     case CH_LIST:
-        ch_incref(v);
-        return cohive_wrap_list(st, (ch_seq *)o);
+        if (owner == NULL)
+            ch_incref(v);
+        return cohive_new_view(st->FrozenList_Type, o, owner);
     case CH_MAP:
-        ch_incref(v);
-        return cohive_wrap_map(st, (ch_map *)o);
+        if (owner == NULL)
+            ch_incref(v);
+        return cohive_new_view(st->Map_Type, o, owner);
     case CH_REF:
         ch_incref(v);
         return cohive_wrap_ref(st, (ch_ref *)o);
@@ -504,7 +507,7 @@ PyObject *cohive_read(cohive_state *st, ch_val v)
     }
 }
 
-PyObject *cohive_thaw(cohive_state *st, ch_val v)
+PyObject *cohive_thaw(cohive_state *st, ch_val v, PyObject *owner)
 {
     switch (ch_type_of(v)) {
     case CH_MAP: {
@@ -514,8 +517,8 @@ PyObject *cohive_thaw(cohive_state *st, ch_val v)
         ch_val key, val;
         ch_hamt_iter_init(&it, m->root);
         while (d != NULL && ch_hamt_iter_next(&it, &key, &val)) {
-            PyObject *k = cohive_read(st, key); /* keys stay hashable */
-            PyObject *x = k != NULL ? cohive_thaw(st, val) : NULL;
+            PyObject *k = cohive_read_in(st, key, owner); /* keys stay hashable */
+            PyObject *x = k != NULL ? cohive_thaw(st, val, owner) : NULL;
             if (x == NULL || PyDict_SetItem(d, k, x) < 0)
                 Py_CLEAR(d);
             Py_XDECREF(k);
@@ -524,15 +527,15 @@ PyObject *cohive_thaw(cohive_state *st, ch_val v)
         return d;
     }
     case CH_LIST: {
-        PyObject *items = read_seq(st, (const ch_seq *)ch_ptr(v), cohive_thaw);
+        PyObject *items = read_seq(st, (const ch_seq *)ch_ptr(v), owner, cohive_thaw);
         PyObject *r = items != NULL ? PySequence_List(items) : NULL;
         Py_XDECREF(items);
         return r;
     }
     case CH_TUPLE:
-        return read_seq(st, (const ch_seq *)ch_ptr(v), cohive_thaw);
+        return read_seq(st, (const ch_seq *)ch_ptr(v), owner, cohive_thaw);
     case CH_SET: {
-        PyObject *items = read_seq(st, (const ch_seq *)ch_ptr(v), cohive_read);
+        PyObject *items = read_seq(st, (const ch_seq *)ch_ptr(v), owner, cohive_read_in);
         PyObject *r = NULL;
         if (items != NULL)
             r = ch_ptr(v)->flags & CH_SET_FROM_SET ? PySet_New(items) : PyFrozenSet_New(items);
@@ -540,6 +543,6 @@ PyObject *cohive_thaw(cohive_state *st, ch_val v)
         return r;
     }
     default:
-        return cohive_read(st, v);
+        return cohive_read_in(st, v, owner);
     }
 }

@@ -4,19 +4,11 @@
  */
 #include "binding.h"
 
+#include "../core/copy.h"
+
 #define SEQ(o) (((FrozenListObject *)(o))->seq)
 
-PyObject *cohive_wrap_list(cohive_state *st, ch_seq *s)
-{
-    FrozenListObject *self = PyObject_New(FrozenListObject, st->FrozenList_Type);
-    if (self == NULL) {
-        ch_decref(ch_from_ptr(s));
-        return NULL;
-    }
-    self->seq = s;
-    self->hash = -1;
-    return (PyObject *)self;
-}
+PyObject *cohive_wrap_list(cohive_state *st, ch_seq *s) { return cohive_new_view(st->FrozenList_Type, &s->h, NULL); }
 
 static PyObject *FrozenList_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
@@ -46,7 +38,7 @@ static PyObject *FrozenList_item(PyObject *self, Py_ssize_t i)
         PyErr_SetString(PyExc_IndexError, "FrozenList index out of range");
         return NULL;
     }
-    return cohive_read(state_of(self), SEQ(self)->items[i]);
+    return cohive_read_in(state_of(self), SEQ(self)->items[i], cohive_anchor(self));
 }
 
 static PyObject *FrozenList_subscript(PyObject *self, PyObject *key)
@@ -70,9 +62,19 @@ static PyObject *FrozenList_subscript(PyObject *self, PyObject *key)
     ch_seq *part = ch_seq_new(CH_LIST, (uint32_t)n);
     if (part == NULL)
         return PyErr_NoMemory();
+    bool view = ((FrozenListObject *)self)->owner != NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
-        part->items[i] = s->items[start + i * step];
-        ch_incref(part->items[i]);
+        ch_val item = s->items[start + i * step];
+        if (view) /* as when storing a view: write nothing the items share */
+            item = ch_copy_or_share(item, CH_COPY_LIMIT);
+        else
+            ch_incref(item);
+        if (item == CH_NOVALUE) {
+            part->len = (uint32_t)i; /* release only what was filled */
+            ch_decref(ch_from_ptr(part));
+            return PyErr_NoMemory();
+        }
+        part->items[i] = item;
     }
     part->h.aux = s->h.aux; /* an upper bound, like a map's after a delete */
     return cohive_wrap_list(state_of(self), part);
@@ -194,7 +196,7 @@ static PyObject *FrozenList_reduce(PyObject *self, PyObject *unused)
 
 static PyObject *FrozenList_thaw(PyObject *self, PyObject *unused)
 {
-    return cohive_thaw(state_of(self), ch_from_ptr(SEQ(self)));
+    return cohive_thaw(state_of(self), ch_from_ptr(SEQ(self)), cohive_anchor(self));
 }
 
 static PyMethodDef FrozenList_methods[] = {
@@ -216,7 +218,7 @@ PyDoc_STRVAR(FrozenList_doc, "FrozenList(iterable=(), /)\n--\n\n"
 static PyType_Slot FrozenList_slots[] = {
     {Py_tp_doc, (void *)FrozenList_doc},
     {Py_tp_new, FrozenList_new},
-    {Py_tp_dealloc, cohive_native_dealloc},
+    {Py_tp_dealloc, cohive_view_dealloc},
     {Py_tp_repr, FrozenList_repr},
     {Py_tp_hash, FrozenList_hash},
     {Py_tp_richcompare, FrozenList_richcompare},

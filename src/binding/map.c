@@ -97,16 +97,22 @@ static int edit_delete(cohive_state *st, map_edit *e, PyObject *k)
 static int edit_update_from(cohive_state *st, map_edit *e, PyObject *col)
 {
     if (Py_TYPE(col) == st->Map_Type) {
+        /* The items are shared by reference: from a private copy when col is
+         * a small view, so that nothing col shares is written (view.c). */
+        ch_val source = cohive_share_view(col);
+        if (source == CH_NOVALUE)
+            return -1;
         ch_hamt_iter it;
         ch_val key, val;
-        ch_hamt_iter_init(&it, ((MapObject *)col)->map->root);
-        while (ch_hamt_iter_next(&it, &key, &val)) {
+        int rc = 0;
+        ch_hamt_iter_init(&it, ((ch_map *)ch_ptr(source))->root);
+        while (rc == 0 && ch_hamt_iter_next(&it, &key, &val)) {
             ch_incref(key);
             ch_incref(val);
-            if (edit_set_native(e, key, ch_hash(key), val) < 0)
-                return -1;
+            rc = edit_set_native(e, key, ch_hash(key), val);
         }
-        return 0;
+        ch_decref(source);
+        return rc;
     }
     if (PyDict_Check(col)) {
         Py_ssize_t pos = 0;
@@ -201,28 +207,19 @@ static void set_key_error(PyObject *k)
     }
 }
 
-static PyObject *get_or_default(cohive_state *st, const ch_node *root, PyObject *k, PyObject *dflt)
+/* `owner` as for cohive_read_in. */
+static PyObject *get_or_default(cohive_state *st, const ch_node *root, PyObject *owner, PyObject *k, PyObject *dflt)
 {
     ch_val v;
     int rc = lookup(st, root, k, &v);
     if (rc < 0)
         return NULL;
-    return rc ? cohive_read(st, v) : Py_NewRef(dflt);
+    return rc ? cohive_read_in(st, v, owner) : Py_NewRef(dflt);
 }
 
 /* --- Map ---------------------------------------------------------------------------- */
 
-PyObject *cohive_wrap_map(cohive_state *st, ch_map *m)
-{
-    MapObject *self = PyObject_New(MapObject, st->Map_Type);
-    if (self == NULL) {
-        ch_decref(ch_from_ptr(m));
-        return NULL;
-    }
-    self->map = m;
-    self->hash = -1;
-    return (PyObject *)self;
-}
+PyObject *cohive_wrap_map(cohive_state *st, ch_map *m) { return cohive_new_view(st->Map_Type, &m->h, NULL); }
 
 static PyObject *wrap_edit(cohive_state *st, map_edit *e)
 {
@@ -265,7 +262,7 @@ static PyObject *Map_subscript(PyObject *self, PyObject *k)
     ch_val v;
     int rc = lookup(st, MAP(self)->root, k, &v);
     if (rc > 0)
-        return cohive_read(st, v);
+        return cohive_read_in(st, v, cohive_anchor(self));
     if (rc == 0)
         set_key_error(k);
     return NULL;
@@ -281,7 +278,7 @@ static PyObject *Map_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs
 {
     if (!cohive_check_nargs("get", nargs, 1, 2))
         return NULL;
-    return get_or_default(state_of(self), MAP(self)->root, args[0], nargs > 1 ? args[1] : Py_None);
+    return get_or_default(state_of(self), MAP(self)->root, cohive_anchor(self), args[0], nargs > 1 ? args[1] : Py_None);
 }
 
 static PyObject *Map_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -342,7 +339,7 @@ static PyObject *Map_or(PyObject *a, PyObject *b)
     return wrap_edit(st, &e);
 }
 
-static PyObject *mapping_eq_dict(cohive_state *st, const ch_map *m, PyObject *d)
+static PyObject *mapping_eq_dict(cohive_state *st, const ch_map *m, PyObject *owner, PyObject *d)
 {
     if ((uint64_t)PyDict_GET_SIZE(d) != m->count)
         Py_RETURN_FALSE;
@@ -353,7 +350,7 @@ static PyObject *mapping_eq_dict(cohive_state *st, const ch_map *m, PyObject *d)
         Py_INCREF(k);
         Py_INCREF(v);
         int rc = lookup(st, m->root, k, &mine);
-        PyObject *x = rc > 0 ? cohive_read(st, mine) : NULL;
+        PyObject *x = rc > 0 ? cohive_read_in(st, mine, owner) : NULL;
         if (x != NULL)
             rc = PyObject_RichCompareBool(x, v, Py_EQ);
         else if (rc > 0)
@@ -376,7 +373,7 @@ static PyObject *Map_richcompare(PyObject *self, PyObject *other, int op)
     if (Py_TYPE(other) == st->Map_Type)
         eq = Py_NewRef(ch_eq(ch_from_ptr(MAP(self)), ch_from_ptr(MAP(other))) ? Py_True : Py_False);
     else if (PyDict_Check(other))
-        eq = mapping_eq_dict(st, MAP(self), other);
+        eq = mapping_eq_dict(st, MAP(self), cohive_anchor(self), other);
     else
         Py_RETURN_NOTIMPLEMENTED;
     if (eq == NULL || op == Py_EQ)
@@ -402,10 +399,11 @@ static PyObject *Map_repr(PyObject *self)
         return NULL;
     ch_hamt_iter it;
     ch_val key, val;
+    PyObject *owner = cohive_anchor(self);
     ch_hamt_iter_init(&it, MAP(self)->root);
     while (ch_hamt_iter_next(&it, &key, &val)) {
-        PyObject *k = cohive_read(st, key);
-        PyObject *v = k != NULL ? cohive_read(st, val) : NULL;
+        PyObject *k = cohive_read_in(st, key, owner);
+        PyObject *v = k != NULL ? cohive_read_in(st, val, owner) : NULL;
         PyObject *part = v != NULL ? PyUnicode_FromFormat("%R: %R", k, v) : NULL;
         Py_XDECREF(k);
         Py_XDECREF(v);
@@ -431,12 +429,14 @@ enum iter_kind { ITER_KEYS, ITER_VALUES, ITER_ITEMS };
 
 typedef struct {
     PyObject_HEAD
-    ch_map *map; /* keeps the tree alive while iterating */
+    ch_map *map;
+    PyObject *owner; /* the Map's anchor: keeps the tree alive while iterating */
     ch_hamt_iter it;
     enum iter_kind kind;
 } MapIterObject;
 
-_Static_assert(offsetof(MapIterObject, map) == offsetof(NativeObject, native), "MapIterator layout");
+_Static_assert(offsetof(MapIterObject, map) == offsetof(ViewObject, native), "MapIterator layout");
+_Static_assert(offsetof(MapIterObject, owner) == offsetof(ViewObject, owner), "MapIterator layout");
 
 static PyObject *new_iter(PyObject *self, enum iter_kind kind)
 {
@@ -445,7 +445,7 @@ static PyObject *new_iter(PyObject *self, enum iter_kind kind)
     if (it == NULL)
         return NULL;
     it->map = MAP(self);
-    ch_incref(ch_from_ptr(it->map));
+    it->owner = Py_NewRef(cohive_anchor(self));
     ch_hamt_iter_init(&it->it, it->map->root);
     it->kind = kind;
     return (PyObject *)it;
@@ -460,12 +460,12 @@ static PyObject *MapIter_next(PyObject *self)
         return NULL;
     switch (it->kind) {
     case ITER_KEYS:
-        return cohive_read(st, key);
+        return cohive_read_in(st, key, it->owner);
     case ITER_VALUES:
-        return cohive_read(st, val);
+        return cohive_read_in(st, val, it->owner);
     default: {
-        PyObject *k = cohive_read(st, key);
-        PyObject *v = k != NULL ? cohive_read(st, val) : NULL;
+        PyObject *k = cohive_read_in(st, key, it->owner);
+        PyObject *v = k != NULL ? cohive_read_in(st, val, it->owner) : NULL;
         PyObject *pair = v != NULL ? PyTuple_Pack(2, k, v) : NULL;
         Py_XDECREF(k);
         Py_XDECREF(v);
@@ -508,7 +508,10 @@ static PyObject *Map_reduce(PyObject *self, PyObject *unused)
     return Py_BuildValue("O(siN)", st->restore, "Map", 1, items);
 }
 
-static PyObject *Map_thaw(PyObject *self, PyObject *unused) { return cohive_thaw(state_of(self), ch_from_ptr(MAP(self))); }
+static PyObject *Map_thaw(PyObject *self, PyObject *unused)
+{
+    return cohive_thaw(state_of(self), ch_from_ptr(MAP(self)), cohive_anchor(self));
+}
 
 static PyObject *Map_mutate(PyObject *self, PyObject *unused);
 
@@ -547,7 +550,7 @@ PyDoc_STRVAR(Map_doc, "Map(col=(), /, **kw)\n--\n\n"
 static PyType_Slot Map_slots[] = {
     {Py_tp_doc, (void *)Map_doc},
     {Py_tp_new, Map_new},
-    {Py_tp_dealloc, cohive_native_dealloc},
+    {Py_tp_dealloc, cohive_view_dealloc},
     {Py_tp_repr, Map_repr},
     {Py_tp_hash, Map_hash},
     {Py_tp_richcompare, Map_richcompare},
@@ -569,7 +572,7 @@ static PyType_Spec Map_spec = {
 };
 
 static PyType_Slot MapIter_slots[] = {
-    {Py_tp_dealloc, cohive_native_dealloc},
+    {Py_tp_dealloc, cohive_view_dealloc},
     {Py_tp_iter, PyObject_SelfIter},
     {Py_tp_iternext, MapIter_next},
     {0, NULL},
@@ -725,7 +728,7 @@ static PyObject *Mutation_get(PyObject *self, PyObject *const *args, Py_ssize_t 
 {
     if (!cohive_check_nargs("get", nargs, 1, 2))
         return NULL;
-    return get_or_default(state_of(self), EDIT(self)->root, args[0], nargs > 1 ? args[1] : Py_None);
+    return get_or_default(state_of(self), EDIT(self)->root, NULL, args[0], nargs > 1 ? args[1] : Py_None);
 }
 
 static int Mutation_contains(PyObject *self, PyObject *k)

@@ -6,10 +6,14 @@
  */
 #include "binding.h"
 
+#include "../core/arena.h"
+
 void cohive_native_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
-    ch_decref(ch_from_ptr(((NativeObject *)self)->native));
+    ch_named *obj = (ch_named *)((NativeObject *)self)->native; /* only named types use this */
+    if (ch_named_is_local(obj)) /* a forked child leaves its copy alone (fork.c) */
+        ch_decref(ch_from_ptr(obj));
     tp->tp_free(self);
     Py_DECREF(tp); /* instances of heap types own a reference to them */
 }
@@ -33,7 +37,7 @@ static PyObject *thaw_py(PyObject *module, PyObject *obj)
     ch_val v;
     if (cohive_freeze(st, obj, "value", &v) < 0)
         return NULL;
-    PyObject *r = cohive_thaw(st, v);
+    PyObject *r = cohive_thaw(st, v, NULL);
     ch_decref(v);
     return r;
 }
@@ -58,6 +62,24 @@ static PyObject *set_hash_mask(PyObject *module, PyObject *mask)
     uint64_t old = ch_hash_mask;
     ch_hash_mask = m;
     return PyLong_FromUnsignedLongLong(old);
+}
+
+static PyObject *arena_build(PyObject *module, PyObject *size)
+{
+    size_t n = PyLong_AsSize_t(size);
+    if (n == (size_t)-1 && PyErr_Occurred())
+        return NULL;
+    if (!ch_arena_begin(n))
+        return PyErr_Format(PyExc_OSError, "cannot make a test arena of %zu bytes (one per process)", n);
+    Py_RETURN_NONE;
+}
+
+static PyObject *arena_seal(PyObject *module, PyObject *sealed)
+{
+    ch_arena_end();
+    if (!ch_arena_seal(PyObject_IsTrue(sealed)))
+        return PyErr_Format(PyExc_OSError, "no test arena to seal or unseal");
+    Py_RETURN_NONE;
 }
 
 static PyObject *register_helpers(PyObject *module, PyObject *args, PyObject *kwargs)
@@ -110,6 +132,10 @@ static PyMethodDef module_functions[] = {
      "native_bytes()\n--\n\nBytes of native memory cohive holds now, in the whole process."},
     {"_hash", hash_py, METH_O, "The stable native hash of a key (for tests)."},
     {"_set_hash_mask", set_hash_mask, METH_O, "Test hook: and every key hash with mask; returns the old mask."},
+    {"_arena_build", arena_build, METH_O,
+     "Test hook: native memory comes from a fresh arena of this many bytes until _arena_seal."},
+    {"_arena_seal", arena_seal, METH_O,
+     "Test hook: stop filling the arena and make it read-only (True) or writable (False)."},
     {"_register", (PyCFunction)(void (*)(void))register_helpers, METH_VARARGS | METH_KEYWORDS, NULL},
     {"_restore", restore, METH_VARARGS, "Rebuilds a pickled Map or FrozenList."},
     {NULL},
@@ -120,7 +146,8 @@ static int module_exec(PyObject *module)
     cohive_state *st = PyModule_GetState(module);
     if (cohive_add_map_types(module, st) < 0 || cohive_add_list_type(module, st) < 0 ||
         cohive_add_ref_type(module, st) < 0 || cohive_add_queue_type(module, st) < 0 ||
-        cohive_add_sync_types(module, st) < 0 || cohive_add_watcher_type(module, st) < 0)
+        cohive_add_sync_types(module, st) < 0 || cohive_add_watcher_type(module, st) < 0 ||
+        cohive_add_fork_error(module, st) < 0)
         return -1;
     st->restore = PyObject_GetAttrString(module, "_restore");
     if (st->restore == NULL)
@@ -141,6 +168,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->Full);
     Py_VISIT(st->QueueClosed);
     Py_VISIT(st->BrokenBarrierError);
+    Py_VISIT(st->ForeignProcessError);
     Py_VISIT(st->Lock_Type);
     Py_VISIT(st->Event_Type);
     Py_VISIT(st->Semaphore_Type);
@@ -165,6 +193,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->Full);
     Py_CLEAR(st->QueueClosed);
     Py_CLEAR(st->BrokenBarrierError);
+    Py_CLEAR(st->ForeignProcessError);
     Py_CLEAR(st->Lock_Type);
     Py_CLEAR(st->Event_Type);
     Py_CLEAR(st->Semaphore_Type);

@@ -97,6 +97,8 @@ static int parse_block_timeout(PyObject *args, PyObject *kwargs, char **kwlist, 
 
 static PyObject *do_get(PyObject *self, int block, double deadline)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     cohive_state *st = state_of(self);
     ch_val item;
     ch_queue_result rc = attempt(QUEUE(self), true, &item);
@@ -115,6 +117,8 @@ static PyObject *do_get(PyObject *self, int block, double deadline)
 
 static PyObject *do_put(PyObject *self, PyObject *value, int block, double deadline)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     cohive_state *st = state_of(self);
     ch_val item;
     if (cohive_freeze(st, value, "item", &item) < 0)
@@ -190,6 +194,8 @@ static void spin_for_item(ch_queue *q, double seconds)
 
 static PyObject *Queue_try_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     if (!cohive_check_nargs("_try_get", nargs, 2, 3))
         return NULL;
     bool ok;
@@ -215,6 +221,8 @@ static PyObject *Queue_try_get(PyObject *self, PyObject *const *args, Py_ssize_t
 
 static PyObject *Queue_try_put(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     if (!cohive_check_nargs("_try_put", nargs, 2, 2))
         return NULL;
     bool ok;
@@ -235,25 +243,38 @@ static PyObject *Queue_try_put(PyObject *self, PyObject *const *args, Py_ssize_t
 
 static PyObject *Queue_watch(PyObject *self, PyObject *getting)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     int g = PyObject_IsTrue(getting);
     return g < 0 ? NULL : cohive_new_watcher(state_of(self), &QUEUE(self)->n.h, g);
 }
 
 static PyObject *Queue_get_async(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     return cohive_call_helper(state_of(self), "queue_get_async", &self, 1);
 }
 
 static PyObject *Queue_put_async(PyObject *self, PyObject *item)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     PyObject *args[] = {self, item};
     return cohive_call_helper(state_of(self), "queue_put_async", args, 2);
 }
 
-static PyObject *Queue_aiter(PyObject *self) { return cohive_call_helper(state_of(self), "queue_aiter", &self, 1); }
+static PyObject *Queue_aiter(PyObject *self)
+{
+    if (cohive_check_local(self) < 0)
+        return NULL;
+    return cohive_call_helper(state_of(self), "queue_aiter", &self, 1);
+}
 
 static PyObject *Queue_next(PyObject *self)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     PyObject *item = do_get(self, 1, -1);
     if (item == NULL && PyErr_ExceptionMatches(state_of(self)->QueueClosed))
         PyErr_Clear(); /* closed and drained: the iteration ends */
@@ -262,29 +283,52 @@ static PyObject *Queue_next(PyObject *self)
 
 static PyObject *Queue_close(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     ch_queue_close(QUEUE(self));
     Py_RETURN_NONE;
 }
 
-static PyObject *Queue_qsize(PyObject *self, PyObject *unused) { return PyLong_FromSize_t(ch_queue_size(QUEUE(self))); }
+static PyObject *Queue_qsize(PyObject *self, PyObject *unused)
+{
+    if (cohive_check_local(self) < 0)
+        return NULL;
+    return PyLong_FromSize_t(ch_queue_size(QUEUE(self)));
+}
 
 static PyObject *Queue_empty(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     return PyBool_FromLong(ch_queue_size(QUEUE(self)) == 0);
 }
 
 static PyObject *Queue_full(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     ch_queue *q = QUEUE(self);
     return PyBool_FromLong(q->maxsize != 0 && ch_queue_size(q) >= q->maxsize);
 }
 
-static PyObject *Queue_maxsize(PyObject *self, void *unused) { return PyLong_FromUnsignedLongLong(QUEUE(self)->maxsize); }
+static PyObject *Queue_maxsize(PyObject *self, void *unused)
+{
+    if (cohive_check_local(self) < 0)
+        return NULL;
+    return PyLong_FromUnsignedLongLong(QUEUE(self)->maxsize);
+}
 
-static PyObject *Queue_closed(PyObject *self, void *unused) { return PyBool_FromLong(ch_queue_is_closed(QUEUE(self))); }
+static PyObject *Queue_closed(PyObject *self, void *unused)
+{
+    if (cohive_check_local(self) < 0)
+        return NULL;
+    return PyBool_FromLong(ch_queue_is_closed(QUEUE(self)));
+}
 
 static PyObject *Queue_repr(PyObject *self)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     ch_queue *q = QUEUE(self);
     PyObject *name = cohive_named_name(self, NULL);
     PyObject *r = name == NULL ? NULL

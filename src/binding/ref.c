@@ -47,6 +47,8 @@ static PyObject *Ref_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 
 static PyObject *Ref_get(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     uint64_t version;
     ch_val v = ch_ref_get(REF(self), &version);
     PyObject *r = cohive_read(state_of(self), v);
@@ -54,10 +56,17 @@ static PyObject *Ref_get(PyObject *self, PyObject *unused)
     return r;
 }
 
-static PyObject *Ref_version(PyObject *self, void *unused) { return PyLong_FromUnsignedLongLong(ch_ref_version(REF(self))); }
+static PyObject *Ref_version(PyObject *self, void *unused)
+{
+    if (cohive_check_local(self) < 0)
+        return NULL;
+    return PyLong_FromUnsignedLongLong(ch_ref_version(REF(self)));
+}
 
 static PyObject *Ref_set(PyObject *self, PyObject *value)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     ch_val v;
     if (cohive_freeze(state_of(self), value, "value", &v) < 0)
         return NULL;
@@ -90,6 +99,8 @@ static int identity_word(cohive_state *st, PyObject *obj, ch_val *word, bool *ow
 
 static PyObject *Ref_compare_and_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     if (!cohive_check_nargs("compare_and_set", nargs, 2, 2))
         return NULL;
     cohive_state *st = state_of(self);
@@ -121,6 +132,8 @@ static PyObject *Ref_compare_and_set(PyObject *self, PyObject *const *args, Py_s
 
 static PyObject *Ref_update(PyObject *self, PyObject *args, PyObject *kwargs)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     if (nargs < 1)
         return PyErr_Format(PyExc_TypeError, "update() needs the function to apply");
@@ -163,6 +176,8 @@ static PyObject *Ref_update(PyObject *self, PyObject *args, PyObject *kwargs)
 
 static PyObject *Ref_wait(PyObject *self, PyObject *args, PyObject *kwargs)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     static char *kwlist[] = {"version", "timeout", NULL};
     unsigned long long seen;
     PyObject *timeout = Py_None;
@@ -193,17 +208,23 @@ static PyObject *Ref_wait(PyObject *self, PyObject *args, PyObject *kwargs)
 
 static PyObject *Ref_wait_async(PyObject *self, PyObject *version)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     PyObject *args[] = {self, version};
     return cohive_call_helper(state_of(self), "ref_wait_async", args, 2);
 }
 
 static PyObject *Ref_watch(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     return cohive_new_watcher(state_of(self), &REF(self)->n.h, false);
 }
 
 static PyObject *Ref_repr(PyObject *self)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     PyObject *name = cohive_named_name(self, NULL);
     PyObject *r = name != NULL ? PyUnicode_FromFormat("cohive.Ref(%R, version=%llu)", name,
                                                       (unsigned long long)ch_ref_version(REF(self)))

@@ -105,6 +105,8 @@ static int attempt_barrier(ch_sync *s, ch_waiter *w, uint64_t generation)
 /* acquire(blocking, timeout) for Lock (-1 means forever) and Semaphore (None does). */
 static PyObject *acquire(PyObject *self, PyObject *args, PyObject *kwargs, bool lock)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     static char *kwlist[] = {"blocking", "timeout", NULL};
     int blocking = 1;
     PyObject *timeout = lock ? NULL : Py_None;
@@ -134,11 +136,15 @@ static PyObject *acquire(PyObject *self, PyObject *args, PyObject *kwargs, bool 
 
 static PyObject *Sync_watch(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     return cohive_new_watcher(state_of(self), &SYNC(self)->n.h, false);
 }
 
 static PyObject *Sync_repr(PyObject *self)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     PyObject *name = cohive_named_name(self, NULL);
     PyObject *r = name != NULL ? PyUnicode_FromFormat("<cohive.%s name=%R>", kind_name(SYNC(self)->n.h.type), name)
                                : NULL;
@@ -148,6 +154,8 @@ static PyObject *Sync_repr(PyObject *self)
 
 static PyObject *call_async(PyObject *self, const char *helper)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     return cohive_call_helper(state_of(self), helper, &self, 1);
 }
 
@@ -157,6 +165,8 @@ static PyObject *Sync_aexit(PyObject *self, PyObject *args) { return call_async(
 
 static PyObject *Sync_try(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     /* One non-blocking attempt for the asyncio side: _try(watcher[, generation]). */
     if (!cohive_check_nargs("_try", nargs, 1, 2))
         return NULL;
@@ -213,16 +223,25 @@ static PyObject *Lock_acquire(PyObject *self, PyObject *args, PyObject *kwargs) 
 
 static PyObject *Lock_release(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     if (!ch_lock_release(SYNC(self)))
         return PyErr_Format(PyExc_RuntimeError, "release unlocked lock");
     Py_RETURN_NONE;
 }
 
-static PyObject *Lock_locked(PyObject *self, PyObject *unused) { return PyBool_FromLong(ch_lock_is_held(SYNC(self))); }
+static PyObject *Lock_locked(PyObject *self, PyObject *unused)
+{
+    if (cohive_check_local(self) < 0)
+        return NULL;
+    return PyBool_FromLong(ch_lock_is_held(SYNC(self)));
+}
 
 /* __enter__ of Lock and Semaphore: acquire(), blocking with no timeout. */
 static PyObject *acquire_forever(PyObject *self, bool lock)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     PyObject *args = PyTuple_New(0);
     PyObject *r = args != NULL ? acquire(self, args, NULL, lock) : NULL;
     Py_XDECREF(args);
@@ -233,6 +252,8 @@ static PyObject *Lock_enter(PyObject *self, PyObject *unused) { return acquire_f
 
 static PyObject *Lock_exit(PyObject *self, PyObject *args)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     PyObject *r = Lock_release(self, NULL);
     Py_XDECREF(r);
     return r != NULL ? Py_NewRef(Py_False) : NULL;
@@ -275,6 +296,8 @@ static PyObject *Semaphore_acquire(PyObject *self, PyObject *args, PyObject *kwa
 
 static PyObject *Semaphore_release(PyObject *self, PyObject *args, PyObject *kwargs)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     static char *kwlist[] = {"n", NULL};
     long long n = 1;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|L:release", kwlist, &n))
@@ -287,6 +310,8 @@ static PyObject *Semaphore_release(PyObject *self, PyObject *args, PyObject *kwa
 
 static PyObject *Semaphore_value(PyObject *self, void *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     return PyLong_FromLongLong(ch_semaphore_value(SYNC(self)));
 }
 
@@ -294,6 +319,8 @@ static PyObject *Semaphore_enter(PyObject *self, PyObject *unused) { return acqu
 
 static PyObject *Semaphore_exit(PyObject *self, PyObject *args)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     ch_semaphore_release(SYNC(self), 1);
     Py_RETURN_FALSE;
 }
@@ -332,23 +359,31 @@ static PyObject *Event_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 
 static PyObject *Event_set(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     ch_event_set(SYNC(self));
     Py_RETURN_NONE;
 }
 
 static PyObject *Event_clear(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     ch_event_clear(SYNC(self));
     Py_RETURN_NONE;
 }
 
 static PyObject *Event_is_set(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     return PyBool_FromLong(ch_event_is_set(SYNC(self), NULL));
 }
 
 static PyObject *Event_wait(PyObject *self, PyObject *args, PyObject *kwargs)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     static char *kwlist[] = {"timeout", NULL};
     PyObject *timeout = Py_None;
     double deadline;
@@ -402,6 +437,8 @@ static PyObject *broken(PyObject *self)
 
 static PyObject *Barrier_wait(PyObject *self, PyObject *args, PyObject *kwargs)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     static char *kwlist[] = {"timeout", NULL};
     PyObject *timeout = Py_None;
     double deadline;
@@ -431,6 +468,8 @@ static PyObject *Barrier_wait(PyObject *self, PyObject *args, PyObject *kwargs)
 
 static PyObject *Barrier_arrive(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     /* For wait_async: (index, generation to wait for, or None if passed). */
     uint32_t index;
     uint64_t generation;
@@ -444,20 +483,31 @@ static PyObject *Barrier_arrive(PyObject *self, PyObject *unused)
 
 static PyObject *Barrier_abort(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     ch_barrier_abort(SYNC(self));
     Py_RETURN_NONE;
 }
 
 static PyObject *Barrier_reset(PyObject *self, PyObject *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     ch_barrier_reset(SYNC(self));
     Py_RETURN_NONE;
 }
 
-static PyObject *Barrier_parties(PyObject *self, void *unused) { return PyLong_FromUnsignedLong(SYNC(self)->parties); }
+static PyObject *Barrier_parties(PyObject *self, void *unused)
+{
+    if (cohive_check_local(self) < 0)
+        return NULL;
+    return PyLong_FromUnsignedLong(SYNC(self)->parties);
+}
 
 static PyObject *Barrier_n_waiting(PyObject *self, void *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     uint32_t waiting;
     bool is_broken;
     ch_barrier_state_of(SYNC(self), &waiting, &is_broken);
@@ -466,6 +516,8 @@ static PyObject *Barrier_n_waiting(PyObject *self, void *unused)
 
 static PyObject *Barrier_broken(PyObject *self, void *unused)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     uint32_t waiting;
     bool is_broken;
     ch_barrier_state_of(SYNC(self), &waiting, &is_broken);
@@ -509,6 +561,8 @@ static PyObject *Counter_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 
 static PyObject *Counter_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     if (!cohive_check_nargs("add", nargs, 0, 1))
         return NULL;
     long long n = nargs ? PyLong_AsLongLong(args[0]) : 1;
@@ -517,10 +571,17 @@ static PyObject *Counter_add(PyObject *self, PyObject *const *args, Py_ssize_t n
     return PyLong_FromLongLong(ch_counter_add(SYNC(self), n));
 }
 
-static PyObject *Counter_get(PyObject *self, PyObject *unused) { return PyLong_FromLongLong(ch_counter_get(SYNC(self))); }
+static PyObject *Counter_get(PyObject *self, PyObject *unused)
+{
+    if (cohive_check_local(self) < 0)
+        return NULL;
+    return PyLong_FromLongLong(ch_counter_get(SYNC(self)));
+}
 
 static PyObject *Counter_compare_and_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     if (!cohive_check_nargs("compare_and_set", nargs, 2, 2))
         return NULL;
     long long expected = PyLong_AsLongLong(args[0]), value;
@@ -531,6 +592,8 @@ static PyObject *Counter_compare_and_set(PyObject *self, PyObject *const *args, 
 
 static PyObject *Counter_repr(PyObject *self)
 {
+    if (cohive_check_local(self) < 0)
+        return NULL;
     PyObject *name = cohive_named_name(self, NULL);
     PyObject *r = name != NULL ? PyUnicode_FromFormat("<cohive.Counter name=%R value=%lld>", name,
                                                       (long long)ch_counter_get(SYNC(self)))

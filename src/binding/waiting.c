@@ -85,6 +85,13 @@ int cohive_check_open(cohive_state *st, ch_open_result rc, PyObject *name, ch_na
         PyErr_NoMemory();
         return -1;
     }
+    if (rc == CH_FOREIGN) {
+        PyErr_Format(st->ForeignProcessError,
+                     "the name %R belongs to a cohive.%s of process %lld; this is process %lld, forked from it: "
+                     "named objects work only in the process that made them", name, kind_name(found->h.type),
+                     (long long)found->pid, (long long)ch_process_id());
+        return -1;
+    }
     PyErr_Format(PyExc_TypeError, "the name %R belongs to a cohive.%s, not a cohive.%s", name,
                  kind_name(found->h.type), wanted);
     ch_decref(ch_from_ptr(found));

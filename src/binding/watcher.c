@@ -33,6 +33,11 @@ static void close_watcher(WatcherObject *self)
 {
     if (self->owner == NULL)
         return;
+    if (!ch_named_is_local((ch_named *)self->owner)) { /* a forked child's copy (fork.c): leave it */
+        ch_waiter_destroy(&self->waiter);
+        self->owner = NULL;
+        return;
+    }
     if (self->owner->type == CH_REF)
         ch_ref_unwatch((ch_ref *)self->owner, &self->waiter);
     else if (self->owner->type == CH_QUEUE)

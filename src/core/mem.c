@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "object.h"
 
 #define STRIPES 64
@@ -29,7 +30,9 @@ static inline void count(int64_t bytes)
 
 void *ch_alloc(size_t size)
 {
-    void *p = malloc(size);
+    void *p = ch_arena_allocating ? ch_arena_alloc(size) : NULL;
+    if (p == NULL)
+        p = malloc(size);
     if (p != NULL)
         count((int64_t)size);
     return p;
@@ -40,11 +43,22 @@ void ch_free(void *p, size_t size)
     if (p == NULL)
         return;
     count(-(int64_t)size);
-    free(p);
+    if (!ch_arena_holds(p))
+        free(p);
 }
 
 void *ch_realloc(void *p, size_t old_size, size_t new_size)
 {
+    if (ch_arena_holds(p)) { /* the test arena cannot resize in place: move */
+        void *q = ch_arena_allocating ? ch_arena_alloc(new_size) : NULL;
+        if (q == NULL)
+            q = malloc(new_size);
+        if (q != NULL) {
+            memcpy(q, p, old_size < new_size ? old_size : new_size);
+            count((int64_t)new_size - (int64_t)old_size);
+        }
+        return q;
+    }
     void *q = realloc(p, new_size);
     if (q != NULL)
         count((int64_t)new_size - (int64_t)old_size);

@@ -154,6 +154,9 @@ void *ch_new_object(size_t size, ch_type type);
 /* Size in bytes of a live heap object (what ch_free needs). */
 size_t ch_object_size(const ch_head *o);
 
+/* The words of `o` that hold references (*n of them), or NULL. */
+ch_val *ch_owned_words(ch_head *o, size_t *n);
+
 /* --- reference counting ---------------------------------------------------- */
 
 static inline void ch_incref(ch_val v)

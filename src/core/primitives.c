@@ -23,8 +23,7 @@ static ch_named *make_sync(void *arg)
         ch_free(s, sizeof(ch_sync));
         return NULL;
     }
-    s->n.name = CH_NONE;
-    s->n.next = NULL;
+    ch_named_init(&s->n);
     s->value = a->init.value;
     atomic_init(&s->counter, a->init.value);
     s->parties = a->init.parties;

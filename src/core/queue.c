@@ -20,8 +20,7 @@ static ch_named *make_queue(void *maxsize)
         ch_free(q, sizeof(ch_queue));
         return NULL;
     }
-    q->n.name = CH_NONE;
-    q->n.next = NULL;
+    ch_named_init(&q->n);
     q->maxsize = *(uint64_t *)maxsize;
     q->ring = NULL;
     q->cap = q->head = q->count = 0;

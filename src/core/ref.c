@@ -13,6 +13,7 @@ static ch_named *make_ref(void *initial)
         ch_free(r, sizeof(ch_ref));
         return NULL;
     }
+    ch_named_init(&r->n);
     atomic_init(&r->version, 0);
     r->value = *(ch_val *)initial;
     ch_incref(r->value);

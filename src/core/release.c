@@ -52,8 +52,7 @@ size_t ch_object_size(const ch_head *o)
     }
 }
 
-/* The words of `o` that hold references. */
-static ch_val *owned_words(ch_head *o, size_t *n)
+ch_val *ch_owned_words(ch_head *o, size_t *n)
 {
     switch (o->type) {
     case CH_TUPLE:
@@ -91,10 +90,12 @@ void ch_release(ch_head *o)
     work[len++] = o;
     while (len > 0) {
         ch_head *x = work[--len];
+        if (ch_type_is_named(x->type) && !ch_named_is_local((ch_named *)x))
+            continue; /* a forked child's copy: its lock may be held by a thread that is not here */
         if (ch_type_is_named(x->type))
             ch_named_forget((ch_named *)x);
         size_t n;
-        ch_val *words = owned_words(x, &n);
+        ch_val *words = ch_owned_words(x, &n);
         for (size_t i = 0; i < n; i++) {
             if (!ch_is_ptr(words[i]))
                 continue;

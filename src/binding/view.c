@@ -1,0 +1,54 @@
+/*
+ * Views: Maps and FrozenLists that borrow their native data.
+ *
+ * Reading a nested Map or list out of a Map must not take a native
+ * reference: that would be an atomic write to memory shared by every reader
+ * (and by every forked child, page by page).  A view instead holds a Python
+ * reference to the owning handle it was read from, which holds the native
+ * reference for the whole tree; frozen values never change, so everything
+ * reachable from that tree stays alive with it.  See docs/design.md,
+ * "Memory layout".
+ */
+#include "binding.h"
+
+#include "../core/copy.h"
+
+PyObject *cohive_new_view(PyTypeObject *tp, ch_head *native, PyObject *owner)
+{
+    ViewObject *self = PyObject_New(ViewObject, tp);
+    if (self == NULL) {
+        if (owner == NULL)
+            ch_decref(ch_from_ptr(native));
+        return NULL;
+    }
+    self->native = native;
+    self->owner = Py_XNewRef(owner);
+    self->hash = -1;
+    return (PyObject *)self;
+}
+
+void cohive_view_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    ViewObject *view = (ViewObject *)self;
+    if (view->owner != NULL)
+        Py_DECREF(view->owner);
+    else
+        ch_decref(ch_from_ptr(view->native));
+    tp->tp_free(self);
+    Py_DECREF(tp); /* instances of heap types own a reference to them */
+}
+
+ch_val cohive_share_view(PyObject *self)
+{
+    ViewObject *view = (ViewObject *)self;
+    ch_val v = ch_from_ptr(view->native);
+    if (view->owner == NULL) { /* an owning handle shares its object by reference, in O(1) */
+        ch_incref(v);
+        return v;
+    }
+    ch_val shared = ch_copy_or_share(v, CH_COPY_LIMIT);
+    if (shared == CH_NOVALUE)
+        PyErr_NoMemory();
+    return shared;
+}

@@ -1,0 +1,68 @@
+/*
+ * Private copies of small values (copy.h).  Two passes: sizing stops as soon
+ * as the value is too big, so asking about a million-key map costs no more
+ * than asking about a record; copying then cannot run past the limit, which
+ * also bounds its recursion (each level is at least one 16-byte object).
+ * Both work for every type through ch_object_size and ch_owned_words, the
+ * functions that freeing already relies on.
+ */
+#include <string.h>
+
+#include "copy.h"
+#include "named.h"
+
+/* Whether `v` fits in *budget bytes, which it then uses up. */
+static bool fits(ch_val v, size_t *budget)
+{
+    if (!ch_is_ptr(v) || ch_type_is_named(ch_type_of(v)))
+        return true;
+    ch_head *o = ch_ptr(v);
+    size_t size = ch_object_size(o);
+    if (size > *budget)
+        return false;
+    *budget -= size;
+    size_t n;
+    ch_val *words = ch_owned_words(o, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!fits(words[i], budget))
+            return false;
+    return true;
+}
+
+static ch_val copy(ch_val v)
+{
+    if (!ch_is_ptr(v))
+        return v;
+    ch_head *o = ch_ptr(v);
+    if (ch_type_is_named(o->type)) {
+        ch_incref(v);
+        return v;
+    }
+    size_t size = ch_object_size(o), n;
+    ch_head *c = ch_alloc(size);
+    if (c == NULL)
+        return CH_NOVALUE;
+    memcpy(c, o, size);
+    atomic_init(&c->refcnt, 1);
+    ch_val *words = ch_owned_words(c, &n);
+    for (size_t i = 0; i < n; i++) {
+        ch_val child = copy(words[i]);
+        if (child == CH_NOVALUE && words[i] != CH_NOVALUE) {
+            for (size_t j = i; j < n; j++)
+                words[j] = CH_NOVALUE; /* not ours: the release must not drop them */
+            ch_release(c);
+            return CH_NOVALUE;
+        }
+        words[i] = child;
+    }
+    return ch_from_ptr(c);
+}
+
+ch_val ch_copy_or_share(ch_val v, size_t limit)
+{
+    if (!fits(v, &limit)) {
+        ch_incref(v);
+        return v;
+    }
+    return copy(v);
+}
