@@ -20,6 +20,7 @@ from cohive._cohive import (
     Barrier,
     Counter,
     Event,
+    FrozenBytes,
     FrozenList,
     Lock,
     Map,
@@ -33,7 +34,8 @@ from cohive._cohive import (
     native_bytes,
     thaw,
 )
-from cohive import _views, _waiting
+from cohive import _types, _views, _waiting
+from cohive._types import allow, register
 
 __version__ = "0.1.0"
 
@@ -43,6 +45,7 @@ __all__ = [
     "Counter",
     "Event",
     "Executor",
+    "FrozenBytes",
     "FrozenList",
     "Hive",
     "Lock",
@@ -57,6 +60,8 @@ __all__ = [
     "native_bytes",
     "thaw",
     "WorkerError",
+    "allow",
+    "register",
 ]
 
 # The parts of the API written in Python, handed to the extension by name.
@@ -71,8 +76,11 @@ _register(
     acquire_async=_waiting.acquire_async,
     release_async=_waiting.release_async,
     wait_async=_waiting.wait_async,
+    classify=_types.classify,
+    tz_state=_types.tz_state,
+    rich_readers=_types.rich_readers,
 )
-del _views, _waiting, _register
+del _types, _views, _waiting, _register
 
 # Loaded on first use: worker interpreters import cohive too, so keep that light.
 _LAZY = {"Executor": "cohive._executor", "RemoteTraceback": "cohive._executor", "WorkerError": "cohive._executor",

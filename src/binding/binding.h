@@ -32,6 +32,10 @@ typedef struct {
      * the collections.abc views of a Map, the asyncio forms of waits. */
     PyObject *helpers;
     PyObject *restore; /* cohive._cohive._restore, for pickling */
+    /* Rich values (values.c), all made on first use: type -> how to freeze
+     * it; the classes that rebuild read values; interned attribute names. */
+    PyTypeObject *FrozenBytes_Type;
+    PyObject *rich_classes, *rich_readers, *rich_names;
 } cohive_state;
 
 /* Every cohive object that wraps a native value holds its reference first,
@@ -107,6 +111,11 @@ int cohive_probe_value(cohive_state *st, PyObject *obj, ch_val *out);
 PyObject *cohive_read(cohive_state *st, ch_val v);
 /* Plain Python data: dict, list, set (keys and set items stay hashable). */
 PyObject *cohive_thaw(cohive_state *st, ch_val v);
+/* values.c: a date/time, Decimal, UUID or instance; `convert` reads the
+ * instance's payload (cohive_read or cohive_thaw). */
+PyObject *cohive_read_rich(cohive_state *st, ch_val v, PyObject *(*convert)(cohive_state *, ch_val));
+/* Forgets how types freeze (after cohive.register changes the answer). */
+int cohive_forget_rich_classes(cohive_state *st);
 
 /* --- views ------------------------------------------------------------------- */
 
@@ -115,6 +124,8 @@ PyObject *cohive_wrap_list(cohive_state *st, ch_seq *s);      /* steals s */
 PyObject *cohive_wrap_ref(cohive_state *st, ch_ref *r);      /* steals r */
 PyObject *cohive_wrap_queue(cohive_state *st, ch_queue *q);  /* steals q */
 PyObject *cohive_wrap_sync(cohive_state *st, ch_sync *s);    /* steals s */
+PyObject *cohive_wrap_bytes(cohive_state *st, ch_str *b);    /* steals b, a CH_BYTES */
+int cohive_add_bytes_type(PyObject *module, cohive_state *st);
 int cohive_add_map_types(PyObject *module, cohive_state *st);
 int cohive_add_list_type(PyObject *module, cohive_state *st);
 int cohive_add_ref_type(PyObject *module, cohive_state *st);

@@ -4,6 +4,7 @@
  * free-threaded builds.  Each interpreter gets its own module object and
  * types; only the native values underneath are shared.
  */
+#include "../core/classnames.h"
 #include "binding.h"
 
 void cohive_native_dealloc(PyObject *self)
@@ -78,6 +79,30 @@ PyObject *cohive_call_helper(cohive_state *st, const char *name, PyObject *const
     return PyObject_Vectorcall(helper, args, nargs, NULL);
 }
 
+static PyObject *note_class(PyObject *module, PyObject *name)
+{
+    Py_ssize_t len;
+    const char *s = PyUnicode_AsUTF8AndSize(name, &len);
+    if (s == NULL)
+        return NULL;
+    if (!ch_classnames_add(s, (size_t)len))
+        return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *known_class(PyObject *module, PyObject *name)
+{
+    Py_ssize_t len;
+    const char *s = PyUnicode_AsUTF8AndSize(name, &len);
+    return s != NULL ? PyBool_FromLong(ch_classnames_contains(s, (size_t)len)) : NULL;
+}
+
+static PyObject *forget_classes(PyObject *module, PyObject *unused)
+{
+    cohive_forget_rich_classes(PyModule_GetState(module));
+    Py_RETURN_NONE;
+}
+
 #define PICKLE_VERSION 1
 
 static PyObject *restore(PyObject *module, PyObject *args)
@@ -112,6 +137,9 @@ static PyMethodDef module_functions[] = {
     {"_set_hash_mask", set_hash_mask, METH_O, "Test hook: and every key hash with mask; returns the old mask."},
     {"_register", (PyCFunction)(void (*)(void))register_helpers, METH_VARARGS | METH_KEYWORDS, NULL},
     {"_restore", restore, METH_VARARGS, "Rebuilds a pickled Map or FrozenList."},
+    {"_note_class", note_class, METH_O, "Adds 'module:qualname' to the process-wide set of known classes."},
+    {"_known_class", known_class, METH_O, "Whether 'module:qualname' is in the process-wide set of known classes."},
+    {"_forget_classes", forget_classes, METH_NOARGS, "Forgets how each type freezes (cohive.register changed it)."},
     {NULL},
 };
 
@@ -120,7 +148,8 @@ static int module_exec(PyObject *module)
     cohive_state *st = PyModule_GetState(module);
     if (cohive_add_map_types(module, st) < 0 || cohive_add_list_type(module, st) < 0 ||
         cohive_add_ref_type(module, st) < 0 || cohive_add_queue_type(module, st) < 0 ||
-        cohive_add_sync_types(module, st) < 0 || cohive_add_watcher_type(module, st) < 0)
+        cohive_add_sync_types(module, st) < 0 || cohive_add_watcher_type(module, st) < 0 ||
+        cohive_add_bytes_type(module, st) < 0)
         return -1;
     st->restore = PyObject_GetAttrString(module, "_restore");
     if (st->restore == NULL)
@@ -149,6 +178,10 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->helpers);
     Py_VISIT(st->Watcher_Type);
     Py_VISIT(st->restore);
+    Py_VISIT(st->FrozenBytes_Type);
+    Py_VISIT(st->rich_classes);
+    Py_VISIT(st->rich_readers);
+    Py_VISIT(st->rich_names);
     return 0;
 }
 
@@ -173,6 +206,10 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->helpers);
     Py_CLEAR(st->Watcher_Type);
     Py_CLEAR(st->restore);
+    Py_CLEAR(st->FrozenBytes_Type);
+    Py_CLEAR(st->rich_classes);
+    Py_CLEAR(st->rich_readers);
+    Py_CLEAR(st->rich_names);
     return 0;
 }
 
