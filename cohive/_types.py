@@ -113,14 +113,26 @@ def tz_state(value: Any, tz: Any) -> tuple[int, str | None, int | None]:
     return (kind, zone, (offset.days * 86400 + offset.seconds) * 1_000_000 + offset.microseconds)
 
 
+def _zoneinfo() -> Any:
+    import datetime
+
+    if "zoneinfo" not in sys.modules and not hasattr(datetime, "datetime_CAPI"):
+        # CPython 3.12 in an isolated subinterpreter: datetime is the pure-Python
+        # one there, and merely trying the C _zoneinfo (which needs the C
+        # datetime) breaks _zoneinfo in the main interpreter.  Use zoneinfo's
+        # pure-Python twin instead.
+        sys.modules.setdefault("_zoneinfo", None)  # type: ignore[arg-type]
+    import zoneinfo
+
+    return zoneinfo
+
+
 @functools.lru_cache(maxsize=256)
 def _tz(kind: int, zone: str | None, offset_us: int | None) -> Any:
     import datetime
 
     if kind == TZ_ZONE:
-        import zoneinfo
-
-        return zoneinfo.ZoneInfo(zone)  # type: ignore[arg-type]
+        return _zoneinfo().ZoneInfo(zone)
     offset = datetime.timedelta(microseconds=offset_us or 0)
     return datetime.timezone(offset, zone) if zone is not None else datetime.timezone(offset)
 

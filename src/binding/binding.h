@@ -117,6 +117,13 @@ PyObject *cohive_read_rich(cohive_state *st, ch_val v, PyObject *(*convert)(cohi
 /* Forgets how types freeze (after cohive.register changes the answer). */
 int cohive_forget_rich_classes(cohive_state *st);
 
+/* --- pickling.c -------------------------------------------------------------- */
+
+/* __reduce__ of a Map or FrozenList (kind "Map", "FrozenList") holding v. */
+PyObject *cohive_reduce(PyObject *self, const char *kind, ch_val v);
+/* What cohive._cohive._restore(kind, version, payload) returns. */
+PyObject *cohive_restore(cohive_state *st, const char *kind, int version, PyObject *payload);
+
 /* --- views ------------------------------------------------------------------- */
 
 PyObject *cohive_wrap_map(cohive_state *st, ch_map *m);       /* steals m */

@@ -103,25 +103,14 @@ static PyObject *forget_classes(PyObject *module, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-#define PICKLE_VERSION 1
-
 static PyObject *restore(PyObject *module, PyObject *args)
 {
-    cohive_state *st = PyModule_GetState(module);
     const char *kind;
     int version;
     PyObject *payload;
     if (!PyArg_ParseTuple(args, "siO:_restore", &kind, &version, &payload))
         return NULL;
-    if (version != PICKLE_VERSION)
-        return PyErr_Format(PyExc_ValueError,
-                            "cannot load a cohive %s pickled in format version %d: this cohive reads version %d",
-                            kind, version, PICKLE_VERSION);
-    if (strcmp(kind, "Map") == 0)
-        return PyObject_CallOneArg((PyObject *)st->Map_Type, payload);
-    if (strcmp(kind, "FrozenList") == 0)
-        return PyObject_CallOneArg((PyObject *)st->FrozenList_Type, payload);
-    return PyErr_Format(PyExc_ValueError, "cannot load a pickled cohive %s: unknown kind", kind);
+    return cohive_restore(PyModule_GetState(module), kind, version, payload);
 }
 
 static PyMethodDef module_functions[] = {
