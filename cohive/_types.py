@@ -182,9 +182,9 @@ def read_instance(flags: int, name: str, fields: tuple[str, ...] | None, payload
     """Rebuilds a frozen instance in this interpreter."""
     if flags == INST_REGISTERED:
         return _decoder(name)(payload)
-    cls = load_class(name)
+    cls: Any = load_class(name)
     if flags == INST_NAMEDTUPLE:
-        return tuple.__new__(cls, payload)  # type: ignore[type-var]
+        return tuple.__new__(cls, payload)
     if flags == INST_DATACLASS:
         obj = cls.__new__(cls)
         for field, value in zip(fields or (), payload):

@@ -5,9 +5,12 @@
  * bottom up; on the first problem it releases what it built and raises an
  * error that names the offending type and the path to it, e.g.
  *     value['users'][3]['created']: datetime.datetime is not shareable
- * No Python code runs while freezing (no __hash__, __eq__ or __iter__ of
- * user classes: only exact built-in types are accepted), so the value
- * cannot change under our feet.
+ * Built-in containers and scalars are accepted by exact type only, so no
+ * __hash__, __eq__ or __iter__ of a user class runs.  Rich values
+ * (values.c) may run Python code: a dataclass's attribute getters, a
+ * registered encode().  That code could change a list or dict being
+ * frozen, so the loops below hold each item they freeze and stop with a
+ * RuntimeError if the container's size changes.
  *
  * read: native -> Python.  Scalars become fresh objects (a str is one
  * allocation and one memcpy); maps and lists become views of the same

@@ -44,20 +44,15 @@ static PyObject *FrozenBytes_new(PyTypeObject *type, PyObject *args, PyObject *k
         return PyErr_Format(PyExc_TypeError, "FrozenBytes() needs a bytes-like object, not %.100s",
                             Py_TYPE(source)->tp_name);
     cohive_state *st = PyType_GetModuleState(type);
-    Py_buffer view;
-    if (PyObject_GetBuffer(source, &view, PyBUF_FULL_RO) < 0)
+    ch_val v;
+    if (cohive_freeze(st, source, "value", &v) < 0)
         return NULL;
-    ch_val v = CH_NOVALUE;
-    void *copy = PyMem_Malloc((size_t)view.len + 1);
-    if (copy != NULL && PyBuffer_ToContiguous(copy, &view, view.len, 'C') == 0)
-        v = ch_bytes_new(copy, (size_t)view.len);
-    else if (copy == NULL)
-        PyErr_NoMemory();
-    PyMem_Free(copy);
-    PyBuffer_Release(&view);
-    if (v == CH_NOVALUE)
-        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
-    ch_ptr(v)->flags = CH_BYTES_FROM_BUFFER;
+    if (ch_type_of(v) != CH_BYTES) { /* a registered class that also has a buffer */
+        ch_decref(v);
+        return PyErr_Format(PyExc_TypeError, "FrozenBytes() needs a bytes-like object, not %.100s",
+                            Py_TYPE(source)->tp_name);
+    }
+    ch_ptr(v)->flags = CH_BYTES_FROM_BUFFER; /* a new CH_BYTES: bytes are copied when frozen */
     return cohive_wrap_bytes(st, (ch_str *)ch_ptr(v));
 }
 
