@@ -137,15 +137,6 @@ def _tz(kind: int, zone: str | None, offset_us: int | None) -> Any:
     return datetime.timezone(offset, zone) if zone is not None else datetime.timezone(offset)
 
 
-def _uuid(value: int) -> Any:
-    import uuid
-
-    u = object.__new__(uuid.UUID)
-    object.__setattr__(u, "int", value)
-    object.__setattr__(u, "is_safe", uuid.SafeUUID.unknown)
-    return u
-
-
 def load_class(name: str) -> type:
     """The class "module:qualname" names, imported in this interpreter (values from this process only)."""
     cls = _classes.get(name)
@@ -178,28 +169,14 @@ def _decoder(name: str) -> Callable[[Any], Any]:
     return decode
 
 
-def read_instance(flags: int, name: str, fields: tuple[str, ...] | None, payload: Any) -> Any:
-    """Rebuilds a frozen instance in this interpreter."""
-    if flags == INST_REGISTERED:
-        return _decoder(name)(payload)
-    cls: Any = load_class(name)
-    if flags == INST_NAMEDTUPLE:
-        return tuple.__new__(cls, payload)
-    if flags == INST_DATACLASS:
-        obj = cls.__new__(cls)
-        for field, value in zip(fields or (), payload):
-            object.__setattr__(obj, field, value)  # frozen dataclasses refuse plain setattr
-        return obj
-    return cls(payload)  # an enum member, by value
-
-
 def rich_readers() -> tuple[Any, ...]:
-    """What values.c calls to rebuild values, in its order (R_DATE ... R_FOLD_KW)."""
+    """What values.c uses to rebuild values, in its order (R_DATE ... R_FOLD_KW)."""
     import datetime
     import decimal
+    import uuid
 
-    return (datetime.date, datetime.datetime, datetime.time, datetime.timedelta, decimal.Decimal, _tz, _uuid,
-            read_instance, ("fold",))
+    return (datetime.date, datetime.datetime, datetime.time, datetime.timedelta, datetime.timezone,
+            decimal.Decimal, _tz, uuid.UUID, uuid.SafeUUID.unknown, load_class, _decoder, ("fold",))
 
 
 def register(cls: type, encode: Callable[[Any], Any], decode: Callable[[Any], Any]) -> None:

@@ -32,10 +32,11 @@ typedef struct {
      * the collections.abc views of a Map, the asyncio forms of waits. */
     PyObject *helpers;
     PyObject *restore; /* cohive._cohive._restore, for pickling */
-    /* Rich values (values.c), all made on first use: type -> how to freeze
-     * it; the classes that rebuild read values; interned attribute names. */
+    /* Rich values (values.c), all made on first use: how each type freezes;
+     * what rebuilds read values, and what was rebuilt once (classes by
+     * name, time zones); interned attribute names. */
     PyTypeObject *FrozenBytes_Type;
-    PyObject *rich_classes, *rich_readers, *rich_names;
+    PyObject *rich_classes, *rich_readers, *rich_loaded, *rich_names;
 } cohive_state;
 
 /* Every cohive object that wraps a native value holds its reference first,

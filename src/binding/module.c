@@ -170,6 +170,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->FrozenBytes_Type);
     Py_VISIT(st->rich_classes);
     Py_VISIT(st->rich_readers);
+    Py_VISIT(st->rich_loaded);
     Py_VISIT(st->rich_names);
     return 0;
 }
@@ -198,6 +199,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->FrozenBytes_Type);
     Py_CLEAR(st->rich_classes);
     Py_CLEAR(st->rich_readers);
+    Py_CLEAR(st->rich_loaded);
     Py_CLEAR(st->rich_names);
     return 0;
 }

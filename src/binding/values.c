@@ -39,13 +39,17 @@ typedef struct {
 
 /* Attribute names read while freezing, interned once per interpreter. */
 enum { A_YEAR, A_MONTH, A_DAY, A_HOUR, A_MINUTE, A_SECOND, A_MICROSECOND, A_FOLD, A_TZINFO, A_DAYS, A_SECONDS,
-       A_MICROSECONDS, A_INT, A_VALUE, A_COUNT };
+       A_MICROSECONDS, A_INT, A_VALUE, A_IS_SAFE, A_VALUE2MEMBER, A_COUNT };
 static const char *const attr_names[A_COUNT] = {"year", "month", "day", "hour", "minute", "second",
                                                 "microsecond", "fold", "tzinfo", "days", "seconds",
-                                                "microseconds", "int", "_value_"};
+                                                "microseconds", "int", "_value_", "is_safe",
+                                                "_value2member_map_"};
 
 /* What cohive/_types.py's rich_readers() returns, by position. */
-enum { R_DATE, R_DATETIME, R_TIME, R_TIMEDELTA, R_DECIMAL, R_TZ, R_UUID, R_INSTANCE, R_FOLD_KW, R_COUNT };
+enum { R_DATE, R_DATETIME, R_TIME, R_TIMEDELTA, R_TIMEZONE, R_DECIMAL, R_TZ, R_UUID, R_UUID_UNKNOWN, R_LOAD_CLASS,
+       R_DECODER, R_FOLD_KW, R_COUNT };
+
+static PyObject *readers(cohive_state *st);
 
 static void rich_class_free(PyObject *capsule)
 {
@@ -156,6 +160,36 @@ done:
 
 /* --- freezing ----------------------------------------------------------------------- */
 
+/* (tz kind, zone key or name or None, UTC offset in microseconds or None)
+ * for a datetime or time `o` in zone `tz`.  A fixed-offset timezone's answer
+ * does not depend on `o` and is cached in st->rich_classes, keyed by the
+ * timezone (a type never equals one). */
+static PyObject *tz_state(freezer *f, PyObject *o, PyObject *tz)
+{
+    cohive_state *st = f->st;
+    PyObject *r = readers(st);
+    if (r == NULL)
+        return NULL;
+    bool fixed = Py_TYPE(tz) == (PyTypeObject *)PyTuple_GET_ITEM(r, R_TIMEZONE);
+    PyObject *state = fixed ? PyDict_GetItemWithError(st->rich_classes, tz) : NULL;
+    if (state != NULL || PyErr_Occurred())
+        return Py_XNewRef(state);
+    PyObject *args[] = {o, tz};
+    state = cohive_call_helper(st, "tz_state", args, 2);
+    if (state == NULL) {
+        PyObject *type = PyObject_Str((PyObject *)Py_TYPE(tz));
+        PyErr_Clear();
+        if (type != NULL)
+            freezer_fail(f, PyExc_TypeError, "a time zone of type %U is not shareable (cohive shares "
+                         "datetime.timezone and zoneinfo.ZoneInfo with a key)", type);
+        Py_XDECREF(type);
+        return NULL;
+    }
+    if (fixed && PyDict_SetItem(st->rich_classes, tz, state) < 0)
+        Py_CLEAR(state);
+    return state;
+}
+
 static int freeze_time(freezer *f, PyObject *o, int kind, ch_val *out)
 {
     static const int flags_of_kind[] = {0, CH_TIME_DATE, CH_TIME_DATETIME, CH_TIME_TIME, CH_TIME_DELTA};
@@ -191,20 +225,10 @@ static int freeze_time(freezer *f, PyObject *o, int kind, ch_val *out)
         rc = tz == NULL ? -1 : 0;
     }
     if (rc == 0 && tz != NULL && tz != Py_None) {
-        /* (tz kind, zone key or name or None, UTC offset in microseconds or None) */
-        PyObject *args[] = {o, tz};
-        PyObject *state = cohive_call_helper(st, "tz_state", args, 2);
+        PyObject *state = tz_state(f, o, tz);
         int tz_kind;
         PyObject *zone, *offset;
-        if (state == NULL) {
-            PyObject *type = PyObject_Str((PyObject *)Py_TYPE(tz));
-            PyErr_Clear();
-            if (type != NULL)
-                freezer_fail(f, PyExc_TypeError, "a time zone of type %U is not shareable (cohive shares "
-                             "datetime.timezone and zoneinfo.ZoneInfo with a key)", type);
-            Py_XDECREF(type);
-            rc = -1;
-        } else if (!PyArg_ParseTuple(state, "iOO", &tz_kind, &zone, &offset)) {
+        if (state == NULL || !PyArg_ParseTuple(state, "iOO", &tz_kind, &zone, &offset)) {
             rc = -1;
         } else {
             t->tz = (uint8_t)tz_kind;
@@ -290,6 +314,18 @@ static int decimal_number(freezer *f, PyObject *o, int flags, size_t ndigits, in
         int rc = i != NULL ? freezer_freeze(f, i, true, out) : -1;
         Py_XDECREF(i);
         return rc;
+    }
+    /* c * 10**-k equals a binary fraction only if 5**k divides c: settle the
+     * common case (prices, measurements) without Python arithmetic. */
+    int64_t k = -exponent - (int64_t)zeros;
+    if (k <= 26) {
+        uint64_t five_k = 1, rem = 0;
+        for (int64_t i = 0; i < k; i++)
+            five_k *= 5;
+        for (size_t i = 0; i < ndigits - zeros; i++)
+            rem = (rem * 10 + (uint64_t)(digits[i] - '0')) % five_k;
+        if (rem != 0)
+            return 0;
     }
     PyObject *fl = PyNumber_Float(o);
     if (fl == NULL)
@@ -488,6 +524,38 @@ static PyObject *readers(cohive_state *st)
     return st->rich_readers;
 }
 
+/* The reader's cache (st->rich_loaded) of what it rebuilt once: time zones,
+ * keyed by (kind, zone, offset), and classes, keyed by class name. */
+static PyObject *loaded(cohive_state *st, PyObject *key)
+{
+    if (st->rich_loaded == NULL && (st->rich_loaded = PyDict_New()) == NULL)
+        return NULL;
+    return PyDict_GetItemWithError(st->rich_loaded, key);
+}
+
+static PyObject *read_tz(cohive_state *st, PyObject *r, const ch_time *t)
+{
+    PyObject *zone = cohive_read(st, t->zone);
+    PyObject *offset = t->has_offset ? PyLong_FromLongLong(t->offset_us) : Py_NewRef(Py_None);
+    PyObject *tz_kind = PyLong_FromLong(t->tz);
+    PyObject *key = zone != NULL && offset != NULL && tz_kind != NULL ? PyTuple_Pack(3, tz_kind, zone, offset) : NULL;
+    Py_XDECREF(zone);
+    Py_XDECREF(offset);
+    Py_XDECREF(tz_kind);
+    if (key == NULL)
+        return NULL;
+    PyObject *tz = loaded(st, key);
+    if (tz != NULL || PyErr_Occurred()) {
+        Py_DECREF(key);
+        return Py_XNewRef(tz);
+    }
+    tz = PyObject_Call(PyTuple_GET_ITEM(r, R_TZ), key, NULL);
+    if (tz != NULL && PyDict_SetItem(st->rich_loaded, key, tz) < 0)
+        Py_CLEAR(tz);
+    Py_DECREF(key);
+    return tz;
+}
+
 static PyObject *read_time(cohive_state *st, PyObject *r, const ch_time *t)
 {
     PyObject *args[9] = {NULL};
@@ -515,15 +583,7 @@ static PyObject *read_time(cohive_state *st, PyObject *r, const ch_time *t)
         if (t->tz == CH_TZ_NAIVE) {
             args[n++] = Py_NewRef(Py_None);
         } else {
-            PyObject *zone = cohive_read(st, t->zone);
-            PyObject *offset = t->has_offset ? PyLong_FromLongLong(t->offset_us) : Py_NewRef(Py_None);
-            PyObject *tz_kind = PyLong_FromLong(t->tz);
-            args[n++] = zone != NULL && offset != NULL && tz_kind != NULL
-                            ? PyObject_CallFunctionObjArgs(PyTuple_GET_ITEM(r, R_TZ), tz_kind, zone, offset, NULL)
-                            : NULL;
-            Py_XDECREF(zone);
-            Py_XDECREF(offset);
-            Py_XDECREF(tz_kind);
+            args[n++] = read_tz(st, r, t);
         }
         args[n++] = PyLong_FromLong(t->fold);
         kwnames = PyTuple_GET_ITEM(r, R_FOLD_KW);
@@ -557,6 +617,118 @@ static PyObject *read_decimal(PyObject *r, const ch_decimal *d)
     return result;
 }
 
+/* A UUID made as pickle makes one: no __init__, its two slots set. */
+static PyObject *read_uuid(cohive_state *st, PyObject *r, const ch_uuid *u)
+{
+    unsigned char le[17] = {0};
+    for (int k = 0; k < 16; k++)
+        le[k] = u->bytes[15 - k];
+    PyObject *i = cohive_long_from_le(le, sizeof le);
+    PyTypeObject *uuid = (PyTypeObject *)PyTuple_GET_ITEM(r, R_UUID);
+    PyObject *empty = PyTuple_New(0);
+    PyObject *obj = i != NULL && empty != NULL ? uuid->tp_new(uuid, empty, NULL) : NULL;
+    if (obj != NULL && (PyObject_GenericSetAttr(obj, attr(st, A_INT), i) < 0 ||
+                        PyObject_GenericSetAttr(obj, attr(st, A_IS_SAFE), PyTuple_GET_ITEM(r, R_UUID_UNKNOWN)) < 0))
+        Py_CLEAR(obj);
+    Py_XDECREF(i);
+    Py_XDECREF(empty);
+    return obj;
+}
+
+/* (class, extra) for a class name: extra is an enum's value-to-member
+ * dict, or the field names of a dataclass or named tuple. */
+static PyObject *loaded_class(cohive_state *st, PyObject *r, PyObject *name, const ch_instance *x)
+{
+    PyObject *entry = loaded(st, name);
+    if (entry != NULL || PyErr_Occurred())
+        return entry;
+    PyObject *cls = PyObject_CallOneArg(PyTuple_GET_ITEM(r, R_LOAD_CLASS), name);
+    if (cls == NULL)
+        return NULL;
+    PyObject *extra;
+    if (x->h.flags == CH_INST_ENUM || x->h.flags == CH_INST_ENUM_VALUE) {
+        extra = PyObject_GetAttr(cls, attr(st, A_VALUE2MEMBER));
+        if (extra == NULL || !PyDict_Check(extra)) { /* cls(value) will do */
+            PyErr_Clear();
+            Py_XSETREF(extra, Py_NewRef(Py_None));
+        }
+    } else {
+        extra = cohive_read(st, x->fields);
+    }
+    entry = extra != NULL ? PyTuple_Pack(2, cls, extra) : NULL;
+    Py_DECREF(cls);
+    Py_XDECREF(extra);
+    if (entry == NULL || PyDict_SetItem(st->rich_loaded, name, entry) < 0) {
+        Py_XDECREF(entry);
+        return NULL;
+    }
+    Py_DECREF(entry); /* the dict holds it */
+    return entry;
+}
+
+/* A dataclass made as pickle makes one: cls.__new__(cls), then each field
+ * set with object.__setattr__ (frozen dataclasses refuse setattr). */
+static PyObject *read_dataclass(cohive_state *st, PyObject *cls, PyObject *names, const ch_seq *values,
+                                PyObject *(*convert)(cohive_state *, ch_val))
+{
+    if (!PyType_Check(cls) || !PyTuple_Check(names) || PyTuple_GET_SIZE(names) != (Py_ssize_t)values->len)
+        return PyErr_Format(PyExc_TypeError, "cannot rebuild a %R: its fields have changed", cls);
+    PyObject *empty = PyTuple_New(0);
+    PyObject *obj = empty != NULL ? ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, empty, NULL) : NULL;
+    Py_XDECREF(empty);
+    for (uint32_t i = 0; obj != NULL && i < values->len; i++) {
+        PyObject *value = convert(st, values->items[i]);
+        if (value == NULL || PyObject_GenericSetAttr(obj, PyTuple_GET_ITEM(names, i), value) < 0)
+            Py_CLEAR(obj);
+        Py_XDECREF(value);
+    }
+    return obj;
+}
+
+static PyObject *read_instance(cohive_state *st, PyObject *r, const ch_instance *x,
+                               PyObject *(*convert)(cohive_state *, ch_val))
+{
+    PyObject *name = cohive_read(st, x->cls);
+    if (name == NULL)
+        return NULL;
+    PyObject *result = NULL, *payload = NULL;
+    if (x->h.flags == CH_INST_REGISTERED) {
+        PyObject *decode = PyObject_CallOneArg(PyTuple_GET_ITEM(r, R_DECODER), name);
+        payload = decode != NULL ? convert(st, x->payload) : NULL;
+        result = payload != NULL ? PyObject_CallOneArg(decode, payload) : NULL;
+        Py_XDECREF(decode);
+        goto done;
+    }
+    PyObject *entry = loaded_class(st, r, name, x);
+    if (entry == NULL)
+        goto done;
+    PyObject *cls = PyTuple_GET_ITEM(entry, 0), *extra = PyTuple_GET_ITEM(entry, 1);
+    if (x->h.flags == CH_INST_DATACLASS) {
+        result = read_dataclass(st, cls, extra, (const ch_seq *)ch_ptr(x->payload), convert);
+    } else if (x->h.flags == CH_INST_NAMEDTUPLE) {
+        payload = convert(st, x->payload);
+        PyObject *args = payload != NULL ? PyTuple_Pack(1, payload) : NULL;
+        if (args != NULL && PyType_Check(cls) && PyType_IsSubtype((PyTypeObject *)cls, &PyTuple_Type))
+            result = PyTuple_Type.tp_new((PyTypeObject *)cls, args, NULL); /* tuple.__new__(cls, items) */
+        else if (args != NULL)
+            PyErr_Format(PyExc_TypeError, "cannot rebuild a %R: it is no longer a named tuple", cls);
+        Py_XDECREF(args);
+    } else { /* an enum member, by value (read, not thawed: it is looked up) */
+        payload = cohive_read(st, x->payload);
+        result = payload != NULL && extra != Py_None ? PyDict_GetItemWithError(extra, payload) : NULL;
+        if (result != NULL)
+            Py_INCREF(result);
+        else if (payload != NULL) {
+            PyErr_Clear(); /* unhashable or absent from the map: Enum's own lookup */
+            result = PyObject_CallOneArg(cls, payload);
+        }
+    }
+done:
+    Py_DECREF(name);
+    Py_XDECREF(payload);
+    return result;
+}
+
 PyObject *cohive_read_rich(cohive_state *st, ch_val v, PyObject *(*convert)(cohive_state *, ch_val))
 {
     PyObject *r = readers(st);
@@ -568,25 +740,9 @@ PyObject *cohive_read_rich(cohive_state *st, ch_val v, PyObject *(*convert)(cohi
         return read_time(st, r, (const ch_time *)o);
     case CH_DECIMAL:
         return read_decimal(r, (const ch_decimal *)o);
-    case CH_UUID: {
-        unsigned char le[17] = {0};
-        for (int k = 0; k < 16; k++)
-            le[k] = ((const ch_uuid *)o)->bytes[15 - k];
-        PyObject *i = cohive_long_from_le(le, sizeof le);
-        PyObject *u = i != NULL ? PyObject_CallOneArg(PyTuple_GET_ITEM(r, R_UUID), i) : NULL;
-        Py_XDECREF(i);
-        return u;
-    }
-    default: { /* CH_INSTANCE */
-        const ch_instance *x = (const ch_instance *)o;
-        PyObject *args[4] = {PyLong_FromLong(o->flags), cohive_read(st, x->cls), cohive_read(st, x->fields),
-                             convert(st, x->payload)};
-        PyObject *result = NULL;
-        if (args[0] != NULL && args[1] != NULL && args[2] != NULL && args[3] != NULL)
-            result = PyObject_Vectorcall(PyTuple_GET_ITEM(r, R_INSTANCE), args, 4, NULL);
-        for (int i = 0; i < 4; i++)
-            Py_XDECREF(args[i]);
-        return result;
-    }
+    case CH_UUID:
+        return read_uuid(st, r, (const ch_uuid *)o);
+    default:
+        return read_instance(st, r, (const ch_instance *)o, convert);
     }
 }
