@@ -210,6 +210,7 @@ def test_local_classes_are_refused_with_the_reason_and_the_path(native_baseline:
     with pytest.raises(TypeError, match=r"^value\['a'\]\[1\]: .*Local is defined inside a function: cohive sends "
                                         r"classes by name"):
         cohive.Map(a=[0, Local(1)])
+    assert cohive.Map(a=1).get(Local(1)) is None and Local(1) not in cohive.Map(a=1)  # as for other unshareables
 
 
 def test_a_class_that_its_name_does_not_find_is_refused() -> None:

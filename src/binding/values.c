@@ -110,6 +110,7 @@ static rich_class *classify(freezer *f, PyTypeObject *tp)
         PyObject *exc = PyErr_GetRaisedException();
         if (PyErr_GivenExceptionMatches(exc, PyExc_TypeError)) {
             PyObject *text = PyObject_Str(exc);
+            f->unshareable = true; /* a lookup of such a value finds nothing, as for other types */
             if (text != NULL)
                 freezer_fail(f, PyExc_TypeError, "%U", text);
             Py_XDECREF(text);
@@ -179,6 +180,7 @@ static PyObject *tz_state(freezer *f, PyObject *o, PyObject *tz)
     if (state == NULL) {
         PyObject *type = PyObject_Str((PyObject *)Py_TYPE(tz));
         PyErr_Clear();
+        f->unshareable = true;
         if (type != NULL)
             freezer_fail(f, PyExc_TypeError, "a time zone of type %U is not shareable (cohive shares "
                          "datetime.timezone and zoneinfo.ZoneInfo with a key)", type);
