@@ -285,6 +285,21 @@ def test_an_encode_that_changes_the_container_being_frozen_is_caught() -> None:
         del globals()["Sneaky"]
 
 
+class Reentrant:
+    """Its encode empties cohive's class cache mid-freeze, as a cohive.register call there would."""
+
+
+def test_an_encode_that_empties_the_class_cache_is_safe() -> None:
+    def encode(value: Reentrant) -> list[Any]:
+        cohive._cohive._forget_classes()
+        return [Point(1, 2), Color.RED, dt.date(2020, 1, 1)]
+
+    cohive.register(Reentrant, encode, lambda items: Reentrant())
+    for _ in range(3):
+        m = cohive.Map(k=[Reentrant(), Reentrant()], p=Point(3, 4))
+        assert type(m["k"][1]) is Reentrant and m["p"] == Point(3, 4)
+
+
 # --- buffers ---------------------------------------------------------------------------------
 
 

@@ -93,15 +93,17 @@ static int get_int(cohive_state *st, PyObject *o, int which, long *out)
 
 /* --- classifying types --------------------------------------------------------- */
 
-/* The rich_class of a type, NULL with no error when cohive cannot share it. */
-static rich_class *classify(freezer *f, PyTypeObject *tp)
+/* A new reference to the capsule holding a type's rich_class (held while
+ * freezing: a registered encode() may call cohive.register, which empties
+ * the cache); NULL with no error when cohive cannot share the type. */
+static PyObject *classify(freezer *f, PyTypeObject *tp)
 {
     cohive_state *st = f->st;
     if (st->rich_classes == NULL && (st->rich_classes = PyDict_New()) == NULL)
         return NULL;
     PyObject *found = PyDict_GetItemWithError(st->rich_classes, (PyObject *)tp);
     if (found != NULL)
-        return found == Py_None ? NULL : PyCapsule_GetPointer(found, "cohive.rich_class");
+        return found == Py_None ? NULL : Py_NewRef(found);
     if (PyErr_Occurred())
         return NULL;
     PyObject *arg = (PyObject *)tp;
@@ -120,43 +122,37 @@ static rich_class *classify(freezer *f, PyTypeObject *tp)
         }
         return NULL;
     }
-    rich_class *rc = NULL;
     PyObject *stored = Py_None;
     if (answer != Py_None) {
         /* (kind, instance flags, class name or None, field names or None, encode or None) */
         int kind, inst_flags;
         PyObject *cls, *names, *encode;
-        if (!PyArg_ParseTuple(answer, "iiOOO", &kind, &inst_flags, &cls, &names, &encode))
-            goto done;
-        rc = PyMem_Calloc(1, sizeof(rich_class));
-        if (rc == NULL) {
-            PyErr_NoMemory();
-            goto done;
+        rich_class *rc = NULL;
+        if (!PyArg_ParseTuple(answer, "iiOOO", &kind, &inst_flags, &cls, &names, &encode) ||
+            (rc = PyMem_Calloc(1, sizeof(rich_class))) == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_NoMemory();
+            Py_DECREF(answer);
+            return NULL;
         }
         *rc = (rich_class){kind, inst_flags, CH_NONE, CH_NONE, NULL, NULL};
         stored = PyCapsule_New(rc, "cohive.rich_class", rich_class_free);
-        if (stored == NULL) {
+        if (stored == NULL)
             PyMem_Free(rc);
-            rc = NULL;
-            goto done;
+        else if ((cls != Py_None && cohive_freeze(st, cls, "class name", &rc->cls) < 0) ||
+                 (names != Py_None && cohive_freeze(st, names, "field names", &rc->fields) < 0))
+            Py_CLEAR(stored);
+        else {
+            rc->names = names != Py_None ? Py_NewRef(names) : NULL;
+            rc->encode = encode != Py_None ? Py_NewRef(encode) : NULL;
         }
-        if ((cls != Py_None && cohive_freeze(st, cls, "class name", &rc->cls) < 0) ||
-            (names != Py_None && cohive_freeze(st, names, "field names", &rc->fields) < 0)) {
-            rc = NULL;
-            goto done;
-        }
-        if (names != Py_None)
-            rc->names = Py_NewRef(names);
-        if (encode != Py_None)
-            rc->encode = Py_NewRef(encode);
     }
-    if (PyDict_SetItem(st->rich_classes, (PyObject *)tp, stored) < 0)
-        rc = NULL;
-done:
-    if (stored != Py_None)
-        Py_XDECREF(stored); /* the dict holds it */
     Py_DECREF(answer);
-    return rc;
+    if (stored == NULL || PyDict_SetItem(st->rich_classes, (PyObject *)tp, stored) < 0) {
+        Py_XDECREF(stored);
+        return NULL;
+    }
+    return stored != Py_None ? stored : NULL;
 }
 
 /* --- freezing ----------------------------------------------------------------------- */
@@ -479,27 +475,34 @@ int cohive_freeze_rich(freezer *f, PyObject *o, bool as_key, ch_val *out)
         ch_incref(*out);
         return 0;
     }
-    rich_class *rc = classify(f, tp);
-    if (rc == NULL) {
+    PyObject *capsule = classify(f, tp);
+    if (capsule == NULL) {
         if (PyErr_Occurred())
             return -1;
         if (PyObject_CheckBuffer(o))
             return as_key ? freezer_fail_unhashable(f, o) : freeze_buffer(f, o, out);
         return freezer_fail_unshareable(f, o);
     }
+    rich_class *rc = PyCapsule_GetPointer(capsule, "cohive.rich_class");
+    int result;
     switch (rc->kind) {
     case KIND_DATE:
     case KIND_DATETIME:
     case KIND_TIME:
     case KIND_TIMEDELTA:
-        return freeze_time(f, o, rc->kind, out);
+        result = freeze_time(f, o, rc->kind, out);
+        break;
     case KIND_DECIMAL:
-        return freeze_decimal(f, o, out);
+        result = freeze_decimal(f, o, out);
+        break;
     case KIND_UUID:
-        return freeze_uuid(f, o, out);
+        result = freeze_uuid(f, o, out);
+        break;
     default:
-        return freeze_instance(f, o, rc, as_key, out);
+        result = freeze_instance(f, o, rc, as_key, out);
     }
+    Py_DECREF(capsule);
+    return result;
 }
 
 int cohive_forget_rich_classes(cohive_state *st)
@@ -675,8 +678,11 @@ static PyObject *read_dataclass(cohive_state *st, PyObject *cls, PyObject *names
 {
     if (!PyType_Check(cls) || !PyTuple_Check(names) || PyTuple_GET_SIZE(names) != (Py_ssize_t)values->len)
         return PyErr_Format(PyExc_TypeError, "cannot rebuild a %R: its fields have changed", cls);
+    newfunc make = ((PyTypeObject *)cls)->tp_new;
+    if (make == NULL)
+        return PyErr_Format(PyExc_TypeError, "cannot rebuild a %R: it cannot be instantiated", cls);
     PyObject *empty = PyTuple_New(0);
-    PyObject *obj = empty != NULL ? ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, empty, NULL) : NULL;
+    PyObject *obj = empty != NULL ? make((PyTypeObject *)cls, empty, NULL) : NULL;
     Py_XDECREF(empty);
     for (uint32_t i = 0; obj != NULL && i < values->len; i++) {
         PyObject *value = convert(st, values->items[i]);
@@ -701,7 +707,7 @@ static PyObject *read_instance(cohive_state *st, PyObject *r, const ch_instance 
         Py_XDECREF(decode);
         goto done;
     }
-    PyObject *entry = loaded_class(st, r, name, x);
+    PyObject *entry = Py_XNewRef(loaded_class(st, r, name, x)); /* held: reading the payload may run code */
     if (entry == NULL)
         goto done;
     PyObject *cls = PyTuple_GET_ITEM(entry, 0), *extra = PyTuple_GET_ITEM(entry, 1);
@@ -717,7 +723,7 @@ static PyObject *read_instance(cohive_state *st, PyObject *r, const ch_instance 
         Py_XDECREF(args);
     } else { /* an enum member, by value (read, not thawed: it is looked up) */
         payload = cohive_read(st, x->payload);
-        result = payload != NULL && extra != Py_None ? PyDict_GetItemWithError(extra, payload) : NULL;
+        result = payload != NULL && PyDict_Check(extra) ? PyDict_GetItemWithError(extra, payload) : NULL;
         if (result != NULL)
             Py_INCREF(result);
         else if (payload != NULL) {
@@ -725,6 +731,7 @@ static PyObject *read_instance(cohive_state *st, PyObject *r, const ch_instance 
             result = PyObject_CallOneArg(cls, payload);
         }
     }
+    Py_DECREF(entry);
 done:
     Py_DECREF(name);
     Py_XDECREF(payload);
