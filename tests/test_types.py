@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cohive
 from interp_helpers import run_in_each
@@ -456,6 +458,25 @@ def test_malformed_pickle_payloads_are_refused() -> None:
     with pytest.raises(ValueError, match="malformed"):
         restore("FrozenList", 2, payload)
     assert good
+
+
+PAYLOAD = cohive.Map({"values": ROUND_TRIPS, Point(1, 2): [Level.HIGH, {"x": bytearray(b"b")}]}).__reduce__()[1][2]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(PAYLOAD) - 1), st.integers(0, 255)), min_size=1, max_size=4))
+def test_corrupted_pickle_payloads_never_crash(edits: list[tuple[int, int]]) -> None:
+    payload = bytearray(PAYLOAD)
+    for at, byte in edits:
+        payload[at] = byte
+    try:
+        m = cohive._cohive._restore("Map", 2, bytes(payload))
+    except (ValueError, pickle.UnpicklingError):
+        return
+    try:  # decodable garbage: reading it may fail (a bad date), but cleanly
+        cohive.thaw(m)
+    except (ValueError, TypeError, ImportError, OverflowError, KeyError, AttributeError):
+        pass
 
 
 def test_a_map_holding_a_ref_is_not_pickled() -> None:

@@ -652,10 +652,10 @@ static PyObject *loaded_class(cohive_state *st, PyObject *r, PyObject *name, con
         return NULL;
     PyObject *extra;
     if (x->h.flags == CH_INST_ENUM || x->h.flags == CH_INST_ENUM_VALUE) {
-        extra = PyObject_GetAttr(cls, attr(st, A_VALUE2MEMBER));
-        if (extra == NULL || !PyDict_Check(extra)) { /* cls(value) will do */
+        extra = PyObject_GetAttr(cls, attr(st, A_VALUE2MEMBER)); /* every Enum class has it */
+        if (extra == NULL) {
             PyErr_Clear();
-            Py_XSETREF(extra, Py_NewRef(Py_None));
+            extra = Py_NewRef(Py_None);
         }
     } else {
         extra = cohive_read(st, x->fields);
@@ -721,9 +721,11 @@ static PyObject *read_instance(cohive_state *st, PyObject *r, const ch_instance 
         else if (args != NULL)
             PyErr_Format(PyExc_TypeError, "cannot rebuild a %R: it is no longer a named tuple", cls);
         Py_XDECREF(args);
+    } else if (!PyDict_Check(extra)) { /* never call a class that is not an enum with outside data */
+        PyErr_Format(PyExc_TypeError, "cannot rebuild a %R member: it is not an enum", cls);
     } else { /* an enum member, by value (read, not thawed: it is looked up) */
         payload = cohive_read(st, x->payload);
-        result = payload != NULL && PyDict_Check(extra) ? PyDict_GetItemWithError(extra, payload) : NULL;
+        result = payload != NULL ? PyDict_GetItemWithError(extra, payload) : NULL;
         if (result != NULL)
             Py_INCREF(result);
         else if (payload != NULL) {
