@@ -100,3 +100,17 @@ def test_equality_and_hashing_agree_with_python(a: Any, b: Any) -> None:
     if same:
         assert hash(a) == hash(b)  # Python's own rule, which cohive's hash must follow too
         assert _cohive._hash(a) == _cohive._hash(b), (a, b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.datetimes(timezones=st.one_of(st.none(), st.timezones(),
+                                     st.builds(dt.timezone, st.timedeltas(min_value=-dt.timedelta(hours=23),
+                                                                          max_value=dt.timedelta(hours=23))))),
+    st.dates(), st.times(timezones=st.one_of(st.none(), st.just(dt.timezone.utc))), st.timedeltas(),
+    st.uuids(), st.decimals(), st.builds(lambda d, e: d.scaleb(e), st.decimals(allow_nan=False), st.integers(-40, 40)),
+))
+def test_the_core_writes_the_text_python_does(value: Any) -> None:
+    """What a JSON encoder gives these values: isoformat() for dates and times, str() for the rest."""
+    expected = value.isoformat() if isinstance(value, (dt.date, dt.time)) else str(value)
+    assert _cohive._text(value) == expected

@@ -115,6 +115,8 @@ PyObject *cohive_thaw(cohive_state *st, ch_val v);
 /* values.c: a date/time, Decimal, UUID or instance; `convert` reads the
  * instance's payload (cohive_read or cohive_thaw). */
 PyObject *cohive_read_rich(cohive_state *st, ch_val v, PyObject *(*convert)(cohive_state *, ch_val));
+/* The core's text for a date/time, Decimal or UUID (cohive._cohive._text). */
+PyObject *cohive_rich_text(cohive_state *st, PyObject *obj);
 /* Forgets how types freeze (after cohive.register changes the answer). */
 int cohive_forget_rich_classes(cohive_state *st);
 

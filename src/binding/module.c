@@ -97,6 +97,8 @@ static PyObject *known_class(PyObject *module, PyObject *name)
     return s != NULL ? PyBool_FromLong(ch_classnames_contains(s, (size_t)len)) : NULL;
 }
 
+static PyObject *text_py(PyObject *module, PyObject *obj) { return cohive_rich_text(PyModule_GetState(module), obj); }
+
 static PyObject *forget_classes(PyObject *module, PyObject *unused)
 {
     cohive_forget_rich_classes(PyModule_GetState(module));
@@ -128,6 +130,7 @@ static PyMethodDef module_functions[] = {
     {"_restore", restore, METH_VARARGS, "Rebuilds a pickled Map or FrozenList."},
     {"_note_class", note_class, METH_O, "Adds 'module:qualname' to the process-wide set of known classes."},
     {"_known_class", known_class, METH_O, "Whether 'module:qualname' is in the process-wide set of known classes."},
+    {"_text", text_py, METH_O, "The core's text for a date, time, timedelta, Decimal or UUID (for tests)."},
     {"_forget_classes", forget_classes, METH_NOARGS, "Forgets how each type freezes (cohive.register changed it)."},
     {NULL},
 };

@@ -757,3 +757,35 @@ PyObject *cohive_read_rich(cohive_state *st, ch_val v, PyObject *(*convert)(cohi
         return read_instance(st, r, (const ch_instance *)o, convert);
     }
 }
+
+/* The text the core writes for a date/time, Decimal or UUID (what JSON
+ * gives them): cohive._cohive._text, for tests. */
+PyObject *cohive_rich_text(cohive_state *st, PyObject *obj)
+{
+    ch_val v;
+    if (cohive_freeze(st, obj, "value", &v) < 0)
+        return NULL;
+    int type = ch_type_of(v);
+    const void *o = ch_is_ptr(v) ? ch_ptr(v) : NULL;
+    size_t len = type == CH_TIME ? ch_time_to_str(o, NULL, 0) : type == CH_UUID ? ch_uuid_to_str(o, NULL, 0)
+                 : type == CH_DECIMAL                          ? ch_decimal_to_str(o, NULL, 0)
+                                                               : 0;
+    PyObject *text = NULL;
+    char *buf = len > 0 ? PyMem_Malloc(len) : NULL;
+    if (len == 0)
+        PyErr_Format(PyExc_TypeError, "_text() takes a date, time, timedelta, Decimal or UUID");
+    else if (buf == NULL)
+        PyErr_NoMemory();
+    else {
+        if (type == CH_TIME)
+            ch_time_to_str(o, buf, len);
+        else if (type == CH_UUID)
+            ch_uuid_to_str(o, buf, len);
+        else
+            ch_decimal_to_str(o, buf, len);
+        text = PyUnicode_FromStringAndSize(buf, (Py_ssize_t)len);
+    }
+    PyMem_Free(buf);
+    ch_decref(v);
+    return text;
+}

@@ -2,6 +2,7 @@
  * Frozen values (see value.h and object.h for the layout).
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,68 @@ size_t ch_decimal_to_str(const ch_decimal *d, char *buf, size_t cap)
             PUT(head[i]);
     }
 #undef PUT
+    return n;
+}
+
+/* snprintf into buf at *n, counting what does not fit (as ch_decimal_to_str). */
+static void append(char *buf, size_t cap, size_t *n, const char *format, ...)
+{
+    char tmp[64];
+    va_list va;
+    va_start(va, format);
+    int len = vsnprintf(tmp, sizeof tmp, format, va);
+    va_end(va);
+    for (int i = 0; i < len; i++, (*n)++)
+        if (*n < cap)
+            buf[*n] = tmp[i];
+}
+
+static void append_clock(char *buf, size_t cap, size_t *n, int h, int m, int s, int us)
+{
+    append(buf, cap, n, "%02d:%02d:%02d", h, m, s);
+    if (us)
+        append(buf, cap, n, ".%06d", us);
+}
+
+size_t ch_time_to_str(const ch_time *t, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (t->h.flags == CH_TIME_DELTA) { /* str(timedelta) */
+        int s = t->seconds;
+        if (t->days)
+            append(buf, cap, &n, "%d day%s, ", t->days, t->days == 1 || t->days == -1 ? "" : "s");
+        append(buf, cap, &n, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+        if (t->microsecond)
+            append(buf, cap, &n, ".%06d", t->microsecond);
+        return n;
+    }
+    if (t->h.flags != CH_TIME_TIME)
+        append(buf, cap, &n, "%04d-%02d-%02d", t->year, t->month, t->day);
+    if (t->h.flags == CH_TIME_DATE)
+        return n;
+    if (t->h.flags == CH_TIME_DATETIME)
+        append(buf, cap, &n, "T");
+    append_clock(buf, cap, &n, t->hour, t->minute, t->second, t->microsecond);
+    if (t->has_offset) {
+        int64_t off = t->offset_us < 0 ? -t->offset_us : t->offset_us;
+        int64_t secs = off / 1000000;
+        append(buf, cap, &n, "%c%02d:%02d", t->offset_us < 0 ? '-' : '+', (int)(secs / 3600), (int)(secs / 60 % 60));
+        if (secs % 60 || off % 1000000)
+            append(buf, cap, &n, ":%02d", (int)(secs % 60));
+        if (off % 1000000)
+            append(buf, cap, &n, ".%06d", (int)(off % 1000000));
+    }
+    return n;
+}
+
+size_t ch_uuid_to_str(const ch_uuid *u, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            append(buf, cap, &n, "-");
+        append(buf, cap, &n, "%02x", u->bytes[i]);
+    }
     return n;
 }
 

@@ -30,6 +30,12 @@ ch_val ch_instance_new(int flags, ch_val cls, ch_val fields, ch_val payload);
  * does not fit) and returns its length; call with cap 0 to size it. */
 size_t ch_decimal_to_str(const ch_decimal *d, char *buf, size_t cap);
 
+/* The text JSON gives these values, written like ch_decimal_to_str: a
+ * date, datetime or time as Python's isoformat() (the UTC offset suffix when
+ * it is known), a timedelta as str(timedelta), a UUID as str(UUID). */
+size_t ch_time_to_str(const ch_time *t, char *buf, size_t cap);
+size_t ch_uuid_to_str(const ch_uuid *u, char *buf, size_t cap);
+
 /* A tuple, list or set of `len` items, all None until the caller fills them. */
 ch_seq *ch_seq_new(ch_type type, uint32_t len);
 /* Sorts a set's items by hash and drops duplicates; may shrink (and move) it.
