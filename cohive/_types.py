@@ -34,6 +34,9 @@ TZ_FIXED, TZ_ZONE = 1, 2
 # are keys that find, and are found by, their plain values.
 _VALUE_MIXINS = (int, str, float, bytes)
 
+# Types the native freeze handles before it would look at a registration.
+_NATIVE = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset, set, list, dict)
+
 # Per interpreter: class -> (encode, decode) and "module:qualname" -> decode.
 _encoders: dict[type, Callable[[Any], Any]] = {}
 _decoders: dict[str, Callable[[Any], Any]] = {}
@@ -191,6 +194,8 @@ def register(cls: type, encode: Callable[[Any], Any], decode: Callable[[Any], An
         raise TypeError(f"register() needs a class, not {cls!r}")
     if not callable(encode) or not callable(decode):
         raise TypeError("register() needs callable encode and decode functions")
+    if cls in _NATIVE or issubclass(cls, dict):
+        raise ValueError(f"cohive shares {cls.__qualname__} natively; it cannot be registered")
     name = class_name(cls)
     _encoders[cls] = encode
     _decoders[name] = decode

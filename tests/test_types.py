@@ -351,6 +351,8 @@ def test_register_refuses_bad_arguments() -> None:
         cohive.register(Money(1, "x"), str, str)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="callable"):
         cohive.register(Money, None, str)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cohive shares int natively"):
+        cohive.register(int, str, int)
 
 
 def test_registration_reaches_interpreters_that_import_the_module() -> None:

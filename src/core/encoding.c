@@ -390,6 +390,9 @@ static ch_code_result decode_decimal(reader *r, ch_val *out)
     if (!take_u8(r, &flags) || flags > (CH_DEC_KIND_MASK | CH_DEC_NEGATIVE) || !take_u64(r, &exponent) ||
         !take_u32(r, &n) || (size_t)(r->end - r->p) < n)
         return CH_CODE_MALFORMED;
+    /* Decimal exponents stay within +-10**18; beyond 2**62 arithmetic on them could overflow. */
+    if ((int64_t)exponent > (INT64_C(1) << 62) || (int64_t)exponent < -(INT64_C(1) << 62))
+        return CH_CODE_MALFORMED;
     const char *digits = (const char *)r->p;
     r->p += n;
     for (uint32_t i = 0; i < n; i++)

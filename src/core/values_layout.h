@@ -17,6 +17,7 @@
  *   `zone` is its key, a CH_STR such as "Europe/Paris").  has_offset: the
  *   UTC offset in offset_us is known (always for aware datetimes, taken when
  *   frozen; a time with a ZoneInfo has none, as in Python).
+ *   ch_time_to_str (value.h) writes isoformat(), or str() of a timedelta.
  *
  * CH_DECIMAL (ch_decimal) -- exactly the Decimal's (sign, digits, exponent):
  *   h.flags bit 0 (CH_DEC_NEGATIVE) is the sign; bits 1-2 the kind
@@ -28,7 +29,8 @@
  *   CH_NOVALUE when it equals none (Decimal('0.1'), NaNs).
  *   ch_decimal_to_str (value.h) writes str(Decimal).
  *
- * CH_UUID (ch_uuid) -- the 16 bytes of UUID.bytes (big endian).
+ * CH_UUID (ch_uuid) -- the 16 bytes of UUID.bytes (big endian);
+ *   ch_uuid_to_str (value.h) writes str(UUID).
  *
  * CH_INSTANCE (ch_instance) -- h.flags is the kind (CH_INST_*):
  *   cls      CH_STR "module:qualname" of the class
