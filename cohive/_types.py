@@ -1,6 +1,6 @@
 """Values people actually have: how cohive classifies, freezes and rebuilds them.
 
-The native side (src/binding/values.c) asks :func:`classify` once per type and
+The native side (src/binding/rich_freeze.c, rich_read.c) asks :func:`classify` once per type and
 interpreter how a type freezes, and rebuilds read values through the
 functions :func:`rich_readers` hands it.  Classes travel by name
 ("module:qualname"), as pickle sends them: a reader imports the class in its
@@ -25,7 +25,7 @@ from typing import Any
 
 from cohive import _cohive, _shipping
 
-# What values.c calls a kind, and the native instance flags (values_layout.h).
+# What rich_freeze.c calls a kind, and the native instance flags (values_layout.h).
 DATE, DATETIME, TIME, TIMEDELTA, DECIMAL, UUID, INSTANCE = range(1, 8)
 INST_ENUM, INST_ENUM_VALUE, INST_DATACLASS, INST_NAMEDTUPLE, INST_REGISTERED = range(1, 6)
 TZ_FIXED, TZ_ZONE = 1, 2
@@ -173,7 +173,7 @@ def _decoder(name: str) -> Callable[[Any], Any]:
 
 
 def rich_readers() -> tuple[Any, ...]:
-    """What values.c uses to rebuild values, in its order (R_DATE ... R_FOLD_KW)."""
+    """What rich_read.c uses to rebuild values, in its order (R_DATE ... R_FOLD_KW)."""
     import datetime
     import decimal
     import uuid

@@ -32,7 +32,7 @@ typedef struct {
      * the collections.abc views of a Map, the asyncio forms of waits. */
     PyObject *helpers;
     PyObject *restore; /* cohive._cohive._restore, for pickling */
-    /* Rich values (values.c), all made on first use: how each type freezes;
+    /* Rich values (rich_freeze.c, rich_read.c), all made on first use: how each type freezes;
      * what rebuilds read values, and what was rebuilt once (classes by
      * name, time zones); interned attribute names. */
     PyTypeObject *FrozenBytes_Type;
@@ -112,7 +112,7 @@ int cohive_probe_value(cohive_state *st, PyObject *obj, ch_val *out);
 PyObject *cohive_read(cohive_state *st, ch_val v);
 /* Plain Python data: dict, list, set (keys and set items stay hashable). */
 PyObject *cohive_thaw(cohive_state *st, ch_val v);
-/* values.c: a date/time, Decimal, UUID or instance; `convert` reads the
+/* rich_read.c: a date/time, Decimal, UUID or instance; `convert` reads the
  * instance's payload (cohive_read or cohive_thaw). */
 PyObject *cohive_read_rich(cohive_state *st, ch_val v, PyObject *(*convert)(cohive_state *, ch_val));
 /* The core's text for a date/time, Decimal or UUID (cohive._cohive._text). */

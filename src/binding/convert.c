@@ -7,7 +7,7 @@
  *     value['users'][3]['created']: datetime.datetime is not shareable
  * Built-in containers and scalars are accepted by exact type only, so no
  * __hash__, __eq__ or __iter__ of a user class runs.  Rich values
- * (values.c) may run Python code: a dataclass's attribute getters, a
+ * (rich_freeze.c) may run Python code: a dataclass's attribute getters, a
  * registered encode().  That code could change a list or dict being
  * frozen, so the loops below hold each item they freeze and stop with a
  * RuntimeError if the container's size changes.

@@ -1,6 +1,6 @@
 /*
  * The state of one freeze (convert.c), shared with the code that freezes
- * rich values (values.c): the path taken so far, for error messages, and
+ * rich values (rich_freeze.c): the path taken so far, for error messages, and
  * the containers entered, to refuse cycles and excessive nesting.
  */
 #ifndef COHIVE_FREEZER_H
@@ -42,7 +42,7 @@ static inline void freezer_step(freezer *f, enum step_kind kind, PyObject *obj, 
     f->path[f->depth - 1] = (path_step){kind, obj, index};
 }
 
-/* values.c: the rich values (dates, decimals, UUIDs, instances, buffers). */
+/* rich_freeze.c: the rich values (dates, decimals, UUIDs, instances, buffers). */
 int cohive_freeze_rich(freezer *f, PyObject *o, bool as_key, ch_val *out);
 
 #endif
