@@ -215,6 +215,16 @@ def test_local_classes_are_refused_with_the_reason_and_the_path(native_baseline:
     assert cohive.Map(a=1).get(Local(1)) is None and Local(1) not in cohive.Map(a=1)  # as for other unshareables
 
 
+def test_classes_typed_in_interactively_are_refused() -> None:
+    code = (
+        "import dataclasses, cohive\n"
+        "@dataclasses.dataclass\nclass Typed:\n    x: int\n"
+        "try:\n    cohive.freeze(Typed(1))\nexcept TypeError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, check=True)
+    assert b"value: __main__.Typed was defined interactively: cohive sends classes by name" in out.stdout
+
+
 def test_a_class_that_its_name_does_not_find_is_refused() -> None:
     Renamed = dataclasses.make_dataclass("Renamed", ["x"])
     Renamed.__module__ = "types_records"
