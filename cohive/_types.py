@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from cohive import _cohive, _shipping
+from cohive import _cohive
 
 # What rich_freeze.c calls a kind, and the native instance flags (values_layout.h).
 DATE, DATETIME, TIME, TIMEDELTA, DECIMAL, UUID, INSTANCE = range(1, 8)
@@ -46,6 +46,8 @@ _classes: dict[str, type] = {}
 
 def class_name(cls: type) -> str:
     """The "module:qualname" a reader imports `cls` by; TypeError saying why if there is none."""
+    from cohive import _shipping  # imported when first needed: workers pay for every import
+
     module, qualname = cls.__module__, cls.__qualname__
     shown = f"{module}.{qualname}"
     if "<locals>" in qualname:
@@ -144,6 +146,8 @@ def load_class(name: str) -> type:
     """The class "module:qualname" names, imported in this interpreter (values from this process only)."""
     cls = _classes.get(name)
     if cls is None:
+        from cohive import _shipping
+
         module, _, qualname = name.partition(":")
         shown = f"{module}.{qualname}"
         try:
