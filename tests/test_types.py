@@ -140,6 +140,7 @@ def test_native_memory_returns_to_baseline(native_baseline: int) -> None:
         (dt.datetime(2024, 7, 1, 12, tzinfo=UTC), dt.datetime(2024, 7, 1, 14, tzinfo=PARIS)),
         (dt.datetime(2024, 1, 1, 0, 30, fold=1), dt.datetime(2024, 1, 1, 0, 30)),
         (dt.time(12, tzinfo=UTC), dt.time(13, tzinfo=dt.timezone(dt.timedelta(hours=1)))),
+        (dt.time(8, tzinfo=PARIS), dt.time(8)),  # a ZoneInfo gives a time no offset: it compares as naive
         (Point(1, 2), Point(1, 2)),
         (Color.RED, Color.RED),
         (uuid.UUID(int=5), uuid.UUID(int=5)),
