@@ -398,12 +398,18 @@ static ch_code_result decode_decimal(reader *r, ch_val *out)
     for (uint32_t i = 0; i < n; i++)
         if (digits[i] < '0' || digits[i] > '9')
             return CH_CODE_MALFORMED;
+    /* As Decimal.as_tuple() has them: a finite coefficient has digits and no
+     * leading zero (but "0"), an infinity none, a NaN payload no leading zero. */
+    int kind = flags & CH_DEC_KIND_MASK;
+    if ((kind == CH_DEC_FINITE && (n == 0 || (n > 1 && digits[0] == '0'))) || (kind == CH_DEC_INFINITE && n != 0) ||
+        (kind >= CH_DEC_NAN && n > 0 && digits[0] == '0'))
+        return CH_CODE_MALFORMED;
     ch_val number;
     ch_code_result rc = decode(r, &number);
     if (rc != CH_CODE_OK)
         return rc;
-    int kind = ch_type_of(number);
-    if (number != CH_NOVALUE && !ch_is_smallint(number) && kind != CH_BIGINT && kind != CH_FLOAT) {
+    int number_type = ch_type_of(number);
+    if (number != CH_NOVALUE && !ch_is_smallint(number) && number_type != CH_BIGINT && number_type != CH_FLOAT) {
         ch_decref(number);
         return CH_CODE_MALFORMED;
     }
