@@ -13,6 +13,7 @@ import bench_prefork  # noqa: E402
 import bench_queue  # noqa: E402
 import bench_scaling  # noqa: E402
 import bench_sharing  # noqa: E402
+import bench_values  # noqa: E402
 import bench_workers  # noqa: E402
 
 BENCHMARKS = {
@@ -23,6 +24,7 @@ BENCHMARKS = {
     "workers": bench_workers,
     "scaling": bench_scaling,
     "prefork": bench_prefork,
+    "values": bench_values,
 }
 
 

@@ -21,6 +21,7 @@ from cohive._cohive import (
     Counter,
     Event,
     ForeignProcessError,
+    FrozenBytes,
     FrozenList,
     Lock,
     Map,
@@ -34,7 +35,8 @@ from cohive._cohive import (
     native_bytes,
     thaw,
 )
-from cohive import _views, _waiting
+from cohive import _types, _views, _waiting
+from cohive._types import allow, register
 
 __version__ = "0.1.0"
 
@@ -45,6 +47,7 @@ __all__ = [
     "Event",
     "Executor",
     "ForeignProcessError",
+    "FrozenBytes",
     "FrozenList",
     "Hive",
     "Lock",
@@ -59,6 +62,8 @@ __all__ = [
     "native_bytes",
     "thaw",
     "WorkerError",
+    "allow",
+    "register",
 ]
 
 # The parts of the API written in Python, handed to the extension by name.
@@ -73,8 +78,11 @@ _register(
     acquire_async=_waiting.acquire_async,
     release_async=_waiting.release_async,
     wait_async=_waiting.wait_async,
+    classify=_types.classify,
+    tz_state=_types.tz_state,
+    rich_readers=_types.rich_readers,
 )
-del _views, _waiting, _register
+del _types, _views, _waiting, _register
 
 # Loaded on first use: worker interpreters import cohive too, so keep that light.
 _LAZY = {"Executor": "cohive._executor", "RemoteTraceback": "cohive._executor", "WorkerError": "cohive._executor",

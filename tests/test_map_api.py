@@ -171,9 +171,25 @@ def test_pickle_loads_in_another_process() -> None:
 
 
 def test_pickle_format_is_versioned() -> None:
-    payload = pickle.dumps(cohive.Map(a=1)).replace(b"K\x01", b"K\x09")
-    with pytest.raises(ValueError, match="format version 9: this cohive reads version 1"):
+    payload = pickle.dumps(cohive.Map(a=1)).replace(b"K\x02", b"K\x09")
+    with pytest.raises(ValueError, match="format version 9: this cohive reads versions 1 and 2"):
         pickle.loads(payload)
+
+
+class _PickledByVersion1:
+    """Pickles as cohive 0.1 pickled Maps and FrozenLists: format version 1, a list of items."""
+
+    def __init__(self, kind: str, items: list[object]) -> None:
+        self.kind, self.items = kind, items
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (cohive._cohive._restore, (self.kind, 1, self.items))
+
+
+def test_version_1_pickles_still_load() -> None:
+    old = pickle.dumps(_PickledByVersion1("Map", [("a", [1, 2]), ((1, 2), {"b": 3})]))
+    assert pickle.loads(old) == cohive.Map({"a": [1, 2], (1, 2): {"b": 3}})
+    assert pickle.loads(pickle.dumps(_PickledByVersion1("FrozenList", [1, [2]]))) == cohive.FrozenList([1, [2]])
 
 
 def test_generic_alias() -> None:

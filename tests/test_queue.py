@@ -52,10 +52,8 @@ def test_queue_api() -> None:
 
 def test_items_are_frozen_before_anything_is_enqueued(native_baseline: int) -> None:
     q = cohive.Queue()
-    with pytest.raises(TypeError, match=r"^item\['when'\]: datetime.date is not shareable"):
-        import datetime
-
-        q.put({"when": datetime.date(2020, 1, 1)})
+    with pytest.raises(TypeError, match=r"^item\['when'\]: range is not shareable"):
+        q.put({"when": range(3)})
     assert q.qsize() == 0
     big = cohive.Map({f"k{i}": i for i in range(100_000)})
     q.put(0)

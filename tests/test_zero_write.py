@@ -33,6 +33,20 @@ BUILD = textwrap.dedent(
     })
     keys = [f"user:{i}" for i in range(500)]
     plain = m.thaw()
+
+    # Rich values (stdlib classes only: the child imports nothing of the tests').
+    import datetime as dt, decimal, inspect, http, re, uuid
+    tz = dt.timezone(dt.timedelta(hours=2), "CEST")
+    rich = cohive.Map({
+        f"r{i}": {
+            "when": dt.datetime(2026, 1, 1 + i % 28, 12, i % 60, tzinfo=tz), "day": dt.date(2026, 2, 1 + i % 28),
+            "at": dt.time(i % 24, 30), "took": dt.timedelta(seconds=i), "price": decimal.Decimal(f"{i}.25"),
+            "id": uuid.UUID(int=i), "status": http.HTTPStatus.OK, "flags": re.IGNORECASE | re.MULTILINE,
+            "args": inspect.ArgInfo([f"a{i}"], None, None, {}), "blob": bytearray(b"b" * i),
+        }
+        for i in range(100)
+    })
+    rich_plain = rich.thaw()
     _cohive._arena_seal(True)  # from here on, any write to the Map's memory faults
     """
 )
@@ -78,6 +92,12 @@ READ_PATHS = {
         "assert out[keys[3]] == m[keys[3]]['addr']"
     ),
     "insert_into_ref": "r = cohive.Ref('zero-write', None)\nfor k in keys: r.set(m[k]); assert r.get() == m[k]; r.set([m[k]['tags']])",
+    "rich_values": (
+        "for k, rec in rich.items():\n"
+        "    assert rec == rich_plain[k] and rec.thaw() == rich_plain[k] and hash(rec['when']) == hash(rich_plain[k]['when'])\n"
+        "    assert bytes(memoryview(rec['blob'])) == bytes(rich_plain[k]['blob']) and rec['args'].args[0] == 'a' + k[1:]\n"
+        "    repr(rec); pickle.loads(pickle.dumps(rec)); cohive.Map(copy=rec, blob=rec['blob'])"
+    ),
     "insert_into_queue": "q = cohive.Queue()\nfor k in keys: q.put((m[k], m[k]['tags'])); assert q.get(timeout=5)[0] == m[k]",
 }
 

@@ -30,3 +30,16 @@ with cohive.Lock() as acquired:
     held: bool = acquired
 ready: bool = cohive.Event().wait(timeout=0.1)
 ticket: int = cohive.Counter().add(2)
+blob: cohive.FrozenBytes = cohive.FrozenBytes(bytearray(b"abc"))
+view: memoryview = memoryview(blob)
+byte: int = blob[0]
+head: bytes = blob[:2]
+
+
+class Celsius:
+    def __init__(self, degrees: float) -> None:
+        self.degrees = degrees
+
+
+cohive.register(Celsius, lambda c: c.degrees, Celsius)
+cohive.allow("decimal:Decimal", Celsius)

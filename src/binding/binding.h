@@ -33,6 +33,11 @@ typedef struct {
      * the collections.abc views of a Map, the asyncio forms of waits. */
     PyObject *helpers;
     PyObject *restore; /* cohive._cohive._restore, for pickling */
+    /* Rich values (rich_freeze.c, rich_read.c), all made on first use: how each type freezes;
+     * what rebuilds read values, and what was rebuilt once (classes by
+     * name, time zones); interned attribute names. */
+    PyTypeObject *FrozenBytes_Type;
+    PyObject *rich_classes, *rich_readers, *rich_loaded, *rich_names;
 } cohive_state;
 
 /* Every cohive object that wraps a native value holds its reference first,
@@ -150,6 +155,21 @@ PyObject *cohive_thaw(cohive_state *st, ch_val v, PyObject *owner);
  * (a Map, Ref, Queue): a private copy when the value is small, so nothing
  * shared is written; otherwise one reference on the shared object. */
 ch_val cohive_share_view(PyObject *view); /* CH_NOVALUE with MemoryError */
+/* rich_read.c: a date/time, Decimal, UUID or instance; `convert` reads the
+ * instance's payload (cohive_read_in or cohive_thaw) with `owner`. */
+typedef PyObject *(*cohive_reader)(cohive_state *st, ch_val v, PyObject *owner);
+PyObject *cohive_read_rich(cohive_state *st, ch_val v, cohive_reader convert, PyObject *owner);
+/* The core's text for a date/time, Decimal or UUID (cohive._cohive._text). */
+PyObject *cohive_rich_text(cohive_state *st, PyObject *obj);
+/* Forgets how types freeze (after cohive.register changes the answer). */
+int cohive_forget_rich_classes(cohive_state *st);
+
+/* --- pickling.c -------------------------------------------------------------- */
+
+/* __reduce__ of a Map or FrozenList (kind "Map", "FrozenList") holding v. */
+PyObject *cohive_reduce(PyObject *self, const char *kind, ch_val v);
+/* What cohive._cohive._restore(kind, version, payload) returns. */
+PyObject *cohive_restore(cohive_state *st, const char *kind, int version, PyObject *payload);
 
 /* --- views ------------------------------------------------------------------- */
 
@@ -158,6 +178,7 @@ PyObject *cohive_wrap_list(cohive_state *st, ch_seq *s);      /* steals s */
 PyObject *cohive_wrap_ref(cohive_state *st, ch_ref *r);      /* steals r */
 PyObject *cohive_wrap_queue(cohive_state *st, ch_queue *q);  /* steals q */
 PyObject *cohive_wrap_sync(cohive_state *st, ch_sync *s);    /* steals s */
+int cohive_add_bytes_type(PyObject *module, cohive_state *st);
 int cohive_add_map_types(PyObject *module, cohive_state *st);
 int cohive_add_list_type(PyObject *module, cohive_state *st);
 int cohive_add_ref_type(PyObject *module, cohive_state *st);

@@ -5,9 +5,12 @@
  * bottom up; on the first problem it releases what it built and raises an
  * error that names the offending type and the path to it, e.g.
  *     value['users'][3]['created']: datetime.datetime is not shareable
- * No Python code runs while freezing (no __hash__, __eq__ or __iter__ of
- * user classes: only exact built-in types are accepted), so the value
- * cannot change under our feet.
+ * Built-in containers and scalars are accepted by exact type only, so no
+ * __hash__, __eq__ or __iter__ of a user class runs.  Rich values
+ * (rich_freeze.c) may run Python code: a dataclass's attribute getters, a
+ * registered encode().  That code could change a list or dict being
+ * frozen, so the loops below hold each item they freeze and stop with a
+ * RuntimeError if the container's size changes.
  *
  * read: native -> Python.  Scalars become fresh objects (a str is one
  * allocation and one memcpy); maps and lists become views of the same
@@ -17,25 +20,7 @@
  */
 #include <string.h>
 
-#include "binding.h"
-
-enum step_kind { STEP_ITEM, STEP_INDEX, STEP_KEY, STEP_ELEMENT };
-
-typedef struct {
-    enum step_kind kind;
-    PyObject *obj; /* the dict key (STEP_ITEM, STEP_KEY) or set element */
-    Py_ssize_t index;
-} path_step;
-
-typedef struct {
-    cohive_state *st;
-    const char *what;
-    PyObject *under_key; /* when freezing a map value: its key, for the path */
-    int depth;                          /* containers entered so far */
-    PyObject *open[CH_MAX_DEPTH];       /* those containers, outermost first */
-    path_step path[CH_MAX_DEPTH];       /* the step taken inside each of them */
-    bool unshareable;                   /* the error is an unshareable type */
-} freezer;
+#include "freezer.h"
 
 /* --- errors ---------------------------------------------------------------------- */
 
@@ -56,6 +41,9 @@ static PyObject *path_text(freezer *f)
         case STEP_KEY:
             part = PyUnicode_FromFormat(" key %.60R", s->obj);
             break;
+        case STEP_ATTR:
+            part = PyUnicode_FromFormat(".%U", s->obj);
+            break;
         default:
             part = PyUnicode_FromFormat(" element %.60R", s->obj);
             break;
@@ -70,7 +58,7 @@ static PyObject *path_text(freezer *f)
     return text;
 }
 
-static int fail(freezer *f, PyObject *exc_type, const char *format, ...)
+int freezer_fail(freezer *f, PyObject *exc_type, const char *format, ...)
 {
     va_list va;
     va_start(va, format);
@@ -102,42 +90,36 @@ static PyObject *type_name(PyTypeObject *tp)
     return name;
 }
 
-static int fail_unshareable(freezer *f, PyObject *o)
+int freezer_fail_unshareable(freezer *f, PyObject *o)
 {
     PyObject *name = type_name(Py_TYPE(o));
     if (name == NULL)
         return -1;
     f->unshareable = true;
-    fail(f, PyExc_TypeError, "%U is not shareable (cohive shares None, bool, int, float, complex, str, "
-         "bytes, tuple, frozenset, dict, list, set and cohive objects)", name);
+    freezer_fail(f, PyExc_TypeError, "%U is not shareable (cohive shares None, bool, int, float, complex, str, "
+                 "bytes and buffers, tuple, frozenset, dict, list, set, dates and times, Decimal, UUID, enum "
+                 "members, dataclasses, named tuples, classes given to cohive.register and cohive objects)", name);
     Py_DECREF(name);
     return -1;
 }
 
 /* --- freezing --------------------------------------------------------------------- */
 
-static int freeze(freezer *f, PyObject *o, bool as_key, ch_val *out);
-
-static int enter(freezer *f, PyObject *container)
+int freezer_enter(freezer *f, PyObject *container)
 {
     if (f->depth >= CH_MAX_DEPTH)
-        return fail(f, PyExc_ValueError, "nesting deeper than %d levels", CH_MAX_DEPTH);
+        return freezer_fail(f, PyExc_ValueError, "nesting deeper than %d levels", CH_MAX_DEPTH);
     for (int i = 0; i < f->depth; i++)
         if (f->open[i] == container)
-            return fail(f, PyExc_ValueError, "the %s contains itself", Py_TYPE(container)->tp_name);
+            return freezer_fail(f, PyExc_ValueError, "the %s contains itself", Py_TYPE(container)->tp_name);
     f->open[f->depth++] = container;
     return 0;
 }
 
-static inline void step(freezer *f, enum step_kind kind, PyObject *obj, Py_ssize_t index)
-{
-    f->path[f->depth - 1] = (path_step){kind, obj, index};
-}
-
-static int check_len(freezer *f, Py_ssize_t n, const char *unit)
+int freezer_check_len(freezer *f, Py_ssize_t n, const char *unit)
 {
     if ((uint64_t)n > CH_MAX_LEN)
-        return fail(f, PyExc_ValueError, "%zd %s exceed cohive's limit of %llu", n, unit,
+        return freezer_fail(f, PyExc_ValueError, "%zd %s exceed cohive's limit of %llu", n, unit,
                     (unsigned long long)CH_MAX_LEN);
     return 0;
 }
@@ -156,7 +138,7 @@ static int freeze_int(freezer *f, PyObject *o, ch_val *out)
     unsigned char *le = cohive_long_to_le(o, &len);
     if (le == NULL)
         return -1;
-    if (check_len(f, (Py_ssize_t)len, "bytes of int") < 0) {
+    if (freezer_check_len(f, (Py_ssize_t)len, "bytes of int") < 0) {
         PyMem_Free(le);
         return -1;
     }
@@ -176,7 +158,7 @@ static int str_flag(PyObject *o)
 static int freeze_view(freezer *f, PyObject *view, ch_val *out)
 {
     if (f->depth + ((ViewObject *)view)->native->aux > CH_MAX_DEPTH)
-        return fail(f, PyExc_ValueError, "nesting deeper than %d levels", CH_MAX_DEPTH);
+        return freezer_fail(f, PyExc_ValueError, "nesting deeper than %d levels", CH_MAX_DEPTH);
     *out = cohive_share_view(view);
     return *out == CH_NOVALUE ? -1 : 0;
 }
@@ -184,7 +166,7 @@ static int freeze_view(freezer *f, PyObject *view, ch_val *out)
 static int freeze_seq(freezer *f, PyObject *o, ch_type type, ch_val *out, bool as_key)
 {
     Py_ssize_t n = Py_SIZE(o);
-    if (check_len(f, n, "items") < 0 || enter(f, o) < 0)
+    if (freezer_check_len(f, n, "items") < 0 || freezer_enter(f, o) < 0)
         return -1;
     ch_seq *s = ch_seq_new(type, (uint32_t)n);
     if (s == NULL) {
@@ -192,11 +174,19 @@ static int freeze_seq(freezer *f, PyObject *o, ch_type type, ch_val *out, bool a
         PyErr_NoMemory();
         return -1;
     }
-    PyObject **items = type == CH_TUPLE ? ((PyTupleObject *)o)->ob_item : ((PyListObject *)o)->ob_item;
     unsigned depth = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        step(f, STEP_INDEX, NULL, i);
-        if (freeze(f, items[i], as_key, &s->items[i]) < 0) {
+        freezer_step(f, STEP_INDEX, NULL, i);
+        /* Freezing a rich item may run Python code (a registered encode),
+         * which could change a list: read each item afresh and hold it. */
+        if (Py_SIZE(o) != n) {
+            ch_decref(ch_from_ptr(s));
+            return freezer_fail(f, PyExc_RuntimeError, "the list changed size while being frozen");
+        }
+        PyObject *item = Py_NewRef(type == CH_TUPLE ? PyTuple_GET_ITEM(o, i) : PyList_GET_ITEM(o, i));
+        int rc = freezer_freeze(f, item, as_key, &s->items[i]);
+        Py_DECREF(item);
+        if (rc < 0) {
             ch_decref(ch_from_ptr(s));
             return -1; /* the depth no longer matters once failed */
         }
@@ -212,7 +202,7 @@ static int freeze_seq(freezer *f, PyObject *o, ch_type type, ch_val *out, bool a
 static int freeze_set(freezer *f, PyObject *o, ch_val *out)
 {
     Py_ssize_t n = PySet_GET_SIZE(o);
-    if (check_len(f, n, "items") < 0 || enter(f, o) < 0)
+    if (freezer_check_len(f, n, "items") < 0 || freezer_enter(f, o) < 0)
         return -1;
     ch_seq *s = ch_seq_new(CH_SET, (uint32_t)n);
     PyObject *it = s != NULL ? PyObject_GetIter(o) : NULL;
@@ -226,8 +216,8 @@ static int freeze_set(freezer *f, PyObject *o, ch_val *out)
     unsigned depth = 0;
     PyObject *item;
     for (uint32_t i = 0; i < (uint32_t)n && (item = PyIter_Next(it)) != NULL; i++) {
-        step(f, STEP_ELEMENT, item, 0);
-        int rc = freeze(f, item, true, &s->items[i]);
+        freezer_step(f, STEP_ELEMENT, item, 0);
+        int rc = freezer_freeze(f, item, true, &s->items[i]);
         Py_DECREF(item);
         if (rc < 0) {
             Py_DECREF(it);
@@ -250,7 +240,7 @@ static int freeze_set(freezer *f, PyObject *o, ch_val *out)
 
 static int freeze_dict(freezer *f, PyObject *o, ch_val *out)
 {
-    if (enter(f, o) < 0)
+    if (freezer_enter(f, o) < 0)
         return -1;
     Py_ssize_t size = PyDict_GET_SIZE(o), n = 0;
     ch_entry *entries = PyMem_Malloc((size_t)(size > 0 ? size : 1) * sizeof(ch_entry));
@@ -263,14 +253,23 @@ static int freeze_dict(freezer *f, PyObject *o, ch_val *out)
     PyObject *k, *v;
     while (PyDict_Next(o, &pos, &k, &v)) {
         ch_entry *e = &entries[n];
-        step(f, STEP_KEY, k, 0);
-        if (freeze(f, k, true, &e->key) < 0)
-            goto error;
-        step(f, STEP_ITEM, k, 0);
-        if (freeze(f, v, false, &e->val) < 0) {
-            ch_decref(e->key);
+        if (n == size || PyDict_GET_SIZE(o) != size) { /* Python code run by freezing changed it */
+            freezer_fail(f, PyExc_RuntimeError, "the dict changed size while being frozen");
             goto error;
         }
+        Py_INCREF(k);
+        Py_INCREF(v);
+        freezer_step(f, STEP_KEY, k, 0);
+        int rc = freezer_freeze(f, k, true, &e->key);
+        freezer_step(f, STEP_ITEM, k, 0);
+        if (rc == 0 && freezer_freeze(f, v, false, &e->val) < 0) {
+            ch_decref(e->key);
+            rc = -1;
+        }
+        Py_DECREF(k);
+        Py_DECREF(v);
+        if (rc < 0)
+            goto error;
         e->hash = ch_hash(e->key);
         n++;
         unsigned d = ch_depth(e->key) > ch_depth(e->val) ? ch_depth(e->key) : ch_depth(e->val);
@@ -299,19 +298,19 @@ error:
     return -1;
 }
 
-static int fail_unhashable(freezer *f, PyObject *o)
+int freezer_fail_unhashable(freezer *f, PyObject *o)
 {
-    return fail(f, PyExc_TypeError, "unhashable type: '%s' (keys and set items must be hashable)",
+    return freezer_fail(f, PyExc_TypeError, "unhashable type: '%s' (keys and set items must be hashable)",
                 Py_TYPE(o)->tp_name);
 }
 
-static int freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
+int freezer_freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
 {
     PyTypeObject *tp = Py_TYPE(o);
     cohive_state *st = f->st;
     if (tp == &PyUnicode_Type) {
         Py_ssize_t len = PyUnicode_GET_LENGTH(o);
-        if (check_len(f, len, "characters") < 0)
+        if (freezer_check_len(f, len, "characters") < 0)
             return -1;
         *out = ch_str_new(str_flag(o), PyUnicode_DATA(o), (size_t)len);
     } else if (tp == &PyLong_Type) {
@@ -327,19 +326,19 @@ static int freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
         return freeze_seq(f, o, CH_TUPLE, out, as_key);
     } else if (tp == &PyBytes_Type) {
         Py_ssize_t len = PyBytes_GET_SIZE(o);
-        if (check_len(f, len, "bytes") < 0)
+        if (freezer_check_len(f, len, "bytes") < 0)
             return -1;
         *out = ch_bytes_new(PyBytes_AS_STRING(o), (size_t)len);
     } else if (tp == st->FrozenList_Type) {
         return freeze_view(f, o, out);
     } else if (tp == &PyList_Type) {
-        return as_key ? fail_unhashable(f, o) : freeze_seq(f, o, CH_LIST, out, false);
+        return as_key ? freezer_fail_unhashable(f, o) : freeze_seq(f, o, CH_LIST, out, false);
     } else if (PyDict_Check(o)) {
-        return as_key ? fail_unhashable(f, o) : freeze_dict(f, o, out);
+        return as_key ? freezer_fail_unhashable(f, o) : freeze_dict(f, o, out);
     } else if (tp == &PyFrozenSet_Type) {
         return freeze_set(f, o, out);
     } else if (tp == &PySet_Type) {
-        return as_key ? fail_unhashable(f, o) : freeze_set(f, o, out);
+        return as_key ? freezer_fail_unhashable(f, o) : freeze_set(f, o, out);
     } else if (tp == st->Ref_Type || tp == st->Queue_Type || tp == st->Lock_Type || tp == st->Event_Type ||
                tp == st->Semaphore_Type || tp == st->Barrier_Type || tp == st->Counter_Type) {
         *out = ch_from_ptr(((NativeObject *)o)->native); /* passed by reference */
@@ -349,7 +348,7 @@ static int freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
         Py_complex c = PyComplex_AsCComplex(o);
         *out = ch_complex_new(c.real, c.imag);
     } else {
-        return fail_unshareable(f, o);
+        return cohive_freeze_rich(f, o, as_key, out);
     }
     if (*out == CH_NOVALUE) {
         PyErr_NoMemory();
@@ -361,19 +360,19 @@ static int freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
 int cohive_freeze(cohive_state *st, PyObject *obj, const char *what, ch_val *out)
 {
     freezer f = {.st = st, .what = what, .depth = 0, .unshareable = false};
-    return freeze(&f, obj, false, out);
+    return freezer_freeze(&f, obj, false, out);
 }
 
 int cohive_freeze_item_value(cohive_state *st, PyObject *key, PyObject *value, ch_val *out)
 {
     freezer f = {.st = st, .what = "value", .under_key = key, .depth = 0, .unshareable = false};
-    return freeze(&f, value, false, out);
+    return freezer_freeze(&f, value, false, out);
 }
 
 int cohive_freeze_key(cohive_state *st, PyObject *obj, ch_val *out)
 {
     freezer f = {.st = st, .what = "key", .depth = 0, .unshareable = false};
-    return freeze(&f, obj, true, out);
+    return freezer_freeze(&f, obj, true, out);
 }
 
 /* Freezes something only to search for it: an unshareable type is not an
@@ -381,7 +380,7 @@ int cohive_freeze_key(cohive_state *st, PyObject *obj, ch_val *out)
 static int probe_freeze(cohive_state *st, PyObject *obj, bool as_key, ch_val *out)
 {
     freezer f = {.st = st, .what = as_key ? "key" : "value", .depth = 0, .unshareable = false};
-    if (freeze(&f, obj, as_key, out) == 0)
+    if (freezer_freeze(&f, obj, as_key, out) == 0)
         return 1;
     if (!f.unshareable)
         return -1;
@@ -465,6 +464,11 @@ PyObject *cohive_read_in(cohive_state *st, ch_val v, PyObject *owner)
         return r;
     }
     case CH_BYTES:
+        if (o->flags & CH_BYTES_FROM_BUFFER) {
+            if (owner == NULL)
+                ch_incref(v);
+            return cohive_new_view(st->FrozenBytes_Type, o, owner);
+        }
         return PyBytes_FromStringAndSize((const char *)((const ch_str *)o)->data, ((const ch_str *)o)->len);
     case CH_FLOAT:
         return PyFloat_FromDouble(((const ch_float *)o)->value);
@@ -501,6 +505,11 @@ PyObject *cohive_read_in(cohive_state *st, ch_val v, PyObject *owner)
     case CH_COUNTER:
         ch_incref(v);
         return cohive_wrap_sync(st, (ch_sync *)o);
+    case CH_TIME:
+    case CH_DECIMAL:
+    case CH_UUID:
+    case CH_INSTANCE:
+        return cohive_read_rich(st, v, cohive_read_in, owner);
     default:
         PyErr_Format(PyExc_SystemError, "cohive: unknown native type %d", o->type);
         return NULL;
@@ -542,6 +551,8 @@ PyObject *cohive_thaw(cohive_state *st, ch_val v, PyObject *owner)
         Py_XDECREF(items);
         return r;
     }
+    case CH_INSTANCE:
+        return cohive_read_rich(st, v, cohive_thaw, owner);
     default:
         return cohive_read_in(st, v, owner);
     }

@@ -190,8 +190,7 @@ static PyObject *FrozenList_copy(PyObject *self, PyObject *unused) { return Py_N
 
 static PyObject *FrozenList_reduce(PyObject *self, PyObject *unused)
 {
-    PyObject *items = PySequence_List(self);
-    return items != NULL ? Py_BuildValue("O(siN)", state_of(self)->restore, "FrozenList", 1, items) : NULL;
+    return cohive_reduce(self, "FrozenList", ch_from_ptr(SEQ(self)));
 }
 
 static PyObject *FrozenList_thaw(PyObject *self, PyObject *unused)

@@ -497,16 +497,7 @@ static PyObject *Map_items(PyObject *self, PyObject *unused)
 
 static PyObject *Map_copy(PyObject *self, PyObject *unused) { return Py_NewRef(self); }
 
-static PyObject *Map_reduce(PyObject *self, PyObject *unused)
-{
-    cohive_state *st = state_of(self);
-    PyObject *it = Map_iter_items(self, NULL);
-    PyObject *items = it != NULL ? PySequence_List(it) : NULL;
-    Py_XDECREF(it);
-    if (items == NULL)
-        return NULL;
-    return Py_BuildValue("O(siN)", st->restore, "Map", 1, items);
-}
+static PyObject *Map_reduce(PyObject *self, PyObject *unused) { return cohive_reduce(self, "Map", ch_from_ptr(MAP(self))); }
 
 static PyObject *Map_thaw(PyObject *self, PyObject *unused)
 {

@@ -4,6 +4,7 @@
  * free-threaded builds.  Each interpreter gets its own module object and
  * types; only the native values underneath are shared.
  */
+#include "../core/classnames.h"
 #include "binding.h"
 
 #include "../core/arena.h"
@@ -100,25 +101,40 @@ PyObject *cohive_call_helper(cohive_state *st, const char *name, PyObject *const
     return PyObject_Vectorcall(helper, args, nargs, NULL);
 }
 
-#define PICKLE_VERSION 1
+static PyObject *note_class(PyObject *module, PyObject *name)
+{
+    Py_ssize_t len;
+    const char *s = PyUnicode_AsUTF8AndSize(name, &len);
+    if (s == NULL)
+        return NULL;
+    if (!ch_classnames_add(s, (size_t)len))
+        return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *known_class(PyObject *module, PyObject *name)
+{
+    Py_ssize_t len;
+    const char *s = PyUnicode_AsUTF8AndSize(name, &len);
+    return s != NULL ? PyBool_FromLong(ch_classnames_contains(s, (size_t)len)) : NULL;
+}
+
+static PyObject *text_py(PyObject *module, PyObject *obj) { return cohive_rich_text(PyModule_GetState(module), obj); }
+
+static PyObject *forget_classes(PyObject *module, PyObject *unused)
+{
+    cohive_forget_rich_classes(PyModule_GetState(module));
+    Py_RETURN_NONE;
+}
 
 static PyObject *restore(PyObject *module, PyObject *args)
 {
-    cohive_state *st = PyModule_GetState(module);
     const char *kind;
     int version;
     PyObject *payload;
     if (!PyArg_ParseTuple(args, "siO:_restore", &kind, &version, &payload))
         return NULL;
-    if (version != PICKLE_VERSION)
-        return PyErr_Format(PyExc_ValueError,
-                            "cannot load a cohive %s pickled in format version %d: this cohive reads version %d",
-                            kind, version, PICKLE_VERSION);
-    if (strcmp(kind, "Map") == 0)
-        return PyObject_CallOneArg((PyObject *)st->Map_Type, payload);
-    if (strcmp(kind, "FrozenList") == 0)
-        return PyObject_CallOneArg((PyObject *)st->FrozenList_Type, payload);
-    return PyErr_Format(PyExc_ValueError, "cannot load a pickled cohive %s: unknown kind", kind);
+    return cohive_restore(PyModule_GetState(module), kind, version, payload);
 }
 
 static PyMethodDef module_functions[] = {
@@ -138,6 +154,10 @@ static PyMethodDef module_functions[] = {
      "Test hook: stop filling the arena and make it read-only (True) or writable (False)."},
     {"_register", (PyCFunction)(void (*)(void))register_helpers, METH_VARARGS | METH_KEYWORDS, NULL},
     {"_restore", restore, METH_VARARGS, "Rebuilds a pickled Map or FrozenList."},
+    {"_note_class", note_class, METH_O, "Adds 'module:qualname' to the process-wide set of known classes."},
+    {"_known_class", known_class, METH_O, "Whether 'module:qualname' is in the process-wide set of known classes."},
+    {"_text", text_py, METH_O, "The core's text for a date, time, timedelta, Decimal or UUID (for tests)."},
+    {"_forget_classes", forget_classes, METH_NOARGS, "Forgets how each type freezes (cohive.register changed it)."},
     {NULL},
 };
 
@@ -147,7 +167,7 @@ static int module_exec(PyObject *module)
     if (cohive_add_map_types(module, st) < 0 || cohive_add_list_type(module, st) < 0 ||
         cohive_add_ref_type(module, st) < 0 || cohive_add_queue_type(module, st) < 0 ||
         cohive_add_sync_types(module, st) < 0 || cohive_add_watcher_type(module, st) < 0 ||
-        cohive_add_fork_error(module, st) < 0)
+        cohive_add_fork_error(module, st) < 0 || cohive_add_bytes_type(module, st) < 0)
         return -1;
     st->restore = PyObject_GetAttrString(module, "_restore");
     if (st->restore == NULL)
@@ -177,6 +197,11 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->helpers);
     Py_VISIT(st->Watcher_Type);
     Py_VISIT(st->restore);
+    Py_VISIT(st->FrozenBytes_Type);
+    Py_VISIT(st->rich_classes);
+    Py_VISIT(st->rich_readers);
+    Py_VISIT(st->rich_loaded);
+    Py_VISIT(st->rich_names);
     return 0;
 }
 
@@ -202,6 +227,11 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->helpers);
     Py_CLEAR(st->Watcher_Type);
     Py_CLEAR(st->restore);
+    Py_CLEAR(st->FrozenBytes_Type);
+    Py_CLEAR(st->rich_classes);
+    Py_CLEAR(st->rich_readers);
+    Py_CLEAR(st->rich_loaded);
+    Py_CLEAR(st->rich_names);
     return 0;
 }
 

@@ -18,6 +18,10 @@
 #define CH_SEED_SET UINT64_C(0x9b05688c2b3e6c1f)
 #define CH_SEED_MAP UINT64_C(0x1f83d9abfb41bd6b)
 #define CH_SEED_CONST UINT64_C(0x5be0cd19137e2179)
+#define CH_SEED_TIME UINT64_C(0xcbbb9d5dc1059ed8)
+#define CH_SEED_DECIMAL UINT64_C(0x629a292a367cd507)
+#define CH_SEED_UUID UINT64_C(0x9159015a3070dd17)
+#define CH_SEED_INSTANCE UINT64_C(0x152fecd8f70e5939)
 
 /* Scrambles all 64 bits so that every 5-bit slice of a hash is usable. */
 uint64_t ch_mix64(uint64_t x);

@@ -67,6 +67,10 @@ typedef enum {
     CH_SEMAPHORE,
     CH_BARRIER,
     CH_COUNTER,
+    CH_TIME,      /* date, datetime, time, timedelta (values_layout.h) */
+    CH_DECIMAL,   /* decimal.Decimal */
+    CH_UUID,      /* uuid.UUID */
+    CH_INSTANCE,  /* an object of a class named by module and qualname */
 } ch_type;
 
 typedef struct {
@@ -80,6 +84,9 @@ typedef struct {
 enum { CH_STR_ASCII = 0, CH_STR_LATIN1 = 1, CH_STR_UCS2 = 2, CH_STR_UCS4 = 4 };
 /* set flags: remembers whether the value was a set (thaw gives a set back). */
 enum { CH_SET_FROM_SET = 1 };
+/* bytes flags: frozen from a buffer (bytearray, memoryview, array...): read
+ * back as a zero-copy cohive.FrozenBytes rather than a bytes copy. */
+enum { CH_BYTES_FROM_BUFFER = 1 };
 
 typedef struct {
     ch_head h;
@@ -117,6 +124,8 @@ typedef struct {
     uint64_t count;
     ch_node *root; /* NULL when empty */
 } ch_map;
+
+#include "values_layout.h"
 
 /* --- tagged words -------------------------------------------------------- */
 

@@ -47,6 +47,14 @@ size_t ch_object_size(const ch_head *o)
     case CH_BARRIER:
     case CH_COUNTER:
         return sizeof(ch_sync);
+    case CH_TIME:
+        return sizeof(ch_time);
+    case CH_DECIMAL:
+        return sizeof(ch_decimal) + ((const ch_decimal *)o)->ndigits;
+    case CH_UUID:
+        return sizeof(ch_uuid);
+    case CH_INSTANCE:
+        return sizeof(ch_instance);
     default:
         return 0;
     }
@@ -76,6 +84,15 @@ ch_val *ch_owned_words(ch_head *o, size_t *n)
         return &((ch_ref *)o)->value;
     case CH_QUEUE:
         return ch_queue_items((ch_queue *)o, n);
+    case CH_TIME:
+        *n = 1;
+        return &((ch_time *)o)->zone;
+    case CH_DECIMAL:
+        *n = 1;
+        return &((ch_decimal *)o)->number;
+    case CH_INSTANCE:
+        *n = 3; /* cls, fields, payload */
+        return &((ch_instance *)o)->cls;
     default:
         *n = 0;
         return NULL;

@@ -2,6 +2,8 @@
  * Frozen values (see value.h and object.h for the layout).
  */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +59,172 @@ ch_val ch_bigint_new(const unsigned char *le, size_t len)
     b->len = (uint32_t)len;
     memcpy(b->data, le, len);
     return ch_from_ptr(b);
+}
+
+ch_time *ch_time_new(int flags)
+{
+    ch_time *t = ch_new_object(sizeof(ch_time), CH_TIME);
+    if (t == NULL)
+        return NULL;
+    memset((char *)t + sizeof(ch_head), 0, sizeof(ch_time) - sizeof(ch_head));
+    t->h.flags = (uint8_t)flags;
+    t->zone = CH_NONE;
+    return t;
+}
+
+ch_val ch_decimal_new(int flags, const char *digits, size_t ndigits, int64_t exponent, ch_val number)
+{
+    ch_decimal *d = ch_new_object(sizeof(ch_decimal) + ndigits, CH_DECIMAL);
+    if (d == NULL) {
+        ch_decref(number);
+        return CH_NOVALUE;
+    }
+    d->h.flags = (uint8_t)flags;
+    d->number = number;
+    d->exponent = exponent;
+    d->ndigits = (uint32_t)ndigits;
+    memcpy(d->digits, digits, ndigits);
+    return ch_from_ptr(d);
+}
+
+ch_val ch_uuid_new(const unsigned char bytes[16])
+{
+    ch_uuid *u = ch_new_object(sizeof(ch_uuid), CH_UUID);
+    if (u == NULL)
+        return CH_NOVALUE;
+    memcpy(u->bytes, bytes, 16);
+    return ch_from_ptr(u);
+}
+
+ch_val ch_instance_new(int flags, ch_val cls, ch_val fields, ch_val payload)
+{
+    ch_instance *o = ch_new_object(sizeof(ch_instance), CH_INSTANCE);
+    if (o == NULL) {
+        ch_decref(cls);
+        ch_decref(fields);
+        ch_decref(payload);
+        return CH_NOVALUE;
+    }
+    o->h.flags = (uint8_t)flags;
+    o->h.aux = (uint16_t)(ch_depth(payload) + 1);
+    o->cls = cls;
+    o->fields = fields;
+    o->payload = payload;
+    return ch_from_ptr(o);
+}
+
+/* Python's Decimal.__str__ (to_sci_string), from the digits and exponent. */
+size_t ch_decimal_to_str(const ch_decimal *d, char *buf, size_t cap)
+{
+    char head[32];
+    size_t n = 0, nd = d->ndigits;
+    int kind = d->h.flags & CH_DEC_KIND_MASK;
+#define PUT(c)                                                                                     \
+    do {                                                                                           \
+        if (n < cap)                                                                               \
+            buf[n] = (c);                                                                          \
+        n++;                                                                                       \
+    } while (0)
+    if (d->h.flags & CH_DEC_NEGATIVE)
+        PUT('-');
+    if (kind != CH_DEC_FINITE) {
+        const char *word = kind == CH_DEC_INFINITE ? "Infinity" : kind == CH_DEC_NAN ? "NaN" : "sNaN";
+        for (const char *c = word; *c; c++)
+            PUT(*c);
+        for (size_t i = 0; kind != CH_DEC_INFINITE && i < nd; i++)
+            PUT(d->digits[i]);
+        return n;
+    }
+    int64_t left = d->exponent + (int64_t)nd; /* digits left of the point */
+    int64_t dot = d->exponent <= 0 && left > -6 ? left : 1;
+    if (dot <= 0) {
+        PUT('0');
+        PUT('.');
+        for (int64_t i = 0; i < -dot; i++)
+            PUT('0');
+        for (size_t i = 0; i < nd; i++)
+            PUT(d->digits[i]);
+    } else if ((uint64_t)dot >= nd) {
+        for (size_t i = 0; i < nd; i++)
+            PUT(d->digits[i]);
+        for (int64_t i = (int64_t)nd; i < dot; i++)
+            PUT('0');
+    } else {
+        for (size_t i = 0; i < nd; i++) {
+            if (i == (size_t)dot)
+                PUT('.');
+            PUT(d->digits[i]);
+        }
+    }
+    if (left != dot) {
+        int len = snprintf(head, sizeof head, "E%+lld", (long long)(left - dot));
+        for (int i = 0; i < len; i++)
+            PUT(head[i]);
+    }
+#undef PUT
+    return n;
+}
+
+/* snprintf into buf at *n, counting what does not fit (as ch_decimal_to_str). */
+static void append(char *buf, size_t cap, size_t *n, const char *format, ...)
+{
+    char tmp[64];
+    va_list va;
+    va_start(va, format);
+    int len = vsnprintf(tmp, sizeof tmp, format, va);
+    va_end(va);
+    for (int i = 0; i < len; i++, (*n)++)
+        if (*n < cap)
+            buf[*n] = tmp[i];
+}
+
+static void append_clock(char *buf, size_t cap, size_t *n, int h, int m, int s, int us)
+{
+    append(buf, cap, n, "%02d:%02d:%02d", h, m, s);
+    if (us)
+        append(buf, cap, n, ".%06d", us);
+}
+
+size_t ch_time_to_str(const ch_time *t, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (t->h.flags == CH_TIME_DELTA) { /* str(timedelta) */
+        int s = t->seconds;
+        if (t->days)
+            append(buf, cap, &n, "%d day%s, ", t->days, t->days == 1 || t->days == -1 ? "" : "s");
+        append(buf, cap, &n, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+        if (t->microsecond)
+            append(buf, cap, &n, ".%06d", t->microsecond);
+        return n;
+    }
+    if (t->h.flags != CH_TIME_TIME)
+        append(buf, cap, &n, "%04d-%02d-%02d", t->year, t->month, t->day);
+    if (t->h.flags == CH_TIME_DATE)
+        return n;
+    if (t->h.flags == CH_TIME_DATETIME)
+        append(buf, cap, &n, "T");
+    append_clock(buf, cap, &n, t->hour, t->minute, t->second, t->microsecond);
+    if (t->has_offset) {
+        int64_t off = t->offset_us < 0 ? -t->offset_us : t->offset_us;
+        int64_t secs = off / 1000000;
+        append(buf, cap, &n, "%c%02d:%02d", t->offset_us < 0 ? '-' : '+', (int)(secs / 3600), (int)(secs / 60 % 60));
+        if (secs % 60 || off % 1000000)
+            append(buf, cap, &n, ":%02d", (int)(secs % 60));
+        if (off % 1000000)
+            append(buf, cap, &n, ".%06d", (int)(off % 1000000));
+    }
+    return n;
+}
+
+size_t ch_uuid_to_str(const ch_uuid *u, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            append(buf, cap, &n, "-");
+        append(buf, cap, &n, "%02x", u->bytes[i]);
+    }
+    return n;
 }
 
 ch_seq *ch_seq_new(ch_type type, uint32_t len)
@@ -149,8 +317,93 @@ static uint64_t hash_entries_commutative(ch_val v)
     return ch_mix64(sum ^ CH_SEED_MAP ^ m->count);
 }
 
+/* Values that are equal to something simpler, as in Python: a Decimal to
+ * the int or float it equals, an IntEnum/StrEnum member to its value, a
+ * named tuple to its tuple.  Equality and hashing look through them. */
+static ch_val unwrap(ch_val v)
+{
+    for (;;) {
+        int type = ch_type_of(v);
+        if (type == CH_DECIMAL && ((const ch_decimal *)ch_ptr(v))->number != CH_NOVALUE)
+            v = ((const ch_decimal *)ch_ptr(v))->number;
+        else if (type == CH_INSTANCE &&
+                 (ch_ptr(v)->flags == CH_INST_ENUM_VALUE || ch_ptr(v)->flags == CH_INST_NAMEDTUPLE))
+            v = ((const ch_instance *)ch_ptr(v))->payload;
+        else
+            return v;
+    }
+}
+
+/* A Decimal without an equal int or float: its digits without trailing
+ * zeros (Decimal('1.50') == Decimal('1.5')) and the exponent that goes with
+ * them.  NaNs keep their payload as is. */
+static size_t decimal_significant(const ch_decimal *d, int64_t *exponent)
+{
+    size_t n = d->ndigits;
+    *exponent = d->exponent;
+    if ((d->h.flags & CH_DEC_KIND_MASK) != CH_DEC_FINITE)
+        return n;
+    while (n > 1 && d->digits[n - 1] == '0') {
+        n--;
+        (*exponent)++;
+    }
+    return n;
+}
+
+/* Days since 0001-01-01 style ordinal arithmetic (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe;
+}
+
+/* Microseconds since an epoch: the wall clock, or the UTC instant when the
+ * value has an offset (aware datetimes compare by instant). */
+static int64_t time_micros(const ch_time *t)
+{
+    int64_t day = t->h.flags == CH_TIME_DATETIME ? days_from_civil(t->year, t->month, t->day) : 0;
+    int64_t secs = day * 86400 + t->hour * 3600 + t->minute * 60 + t->second;
+    int64_t us = secs * 1000000 + t->microsecond;
+    return t->has_offset ? us - t->offset_us : us;
+}
+
+static uint64_t hash_time(const ch_time *t)
+{
+    uint64_t h = CH_SEED_TIME ^ t->h.flags;
+    switch (t->h.flags) {
+    case CH_TIME_DATE:
+        h = ch_hash_seq_step(h, (uint64_t)days_from_civil(t->year, t->month, t->day));
+        break;
+    case CH_TIME_DELTA:
+        h = ch_hash_seq_step(h, (uint64_t)((int64_t)t->days * 86400 + t->seconds) * 1000000 + (uint64_t)t->microsecond);
+        break;
+    default:
+        h = ch_hash_seq_step(h ^ t->has_offset, (uint64_t)time_micros(t));
+    }
+    return ch_mix64(h);
+}
+
+static bool time_eq(const ch_time *a, const ch_time *b)
+{
+    if (a->h.flags != b->h.flags)
+        return false;
+    switch (a->h.flags) {
+    case CH_TIME_DATE:
+        return a->year == b->year && a->month == b->month && a->day == b->day;
+    case CH_TIME_DELTA:
+        return a->days == b->days && a->seconds == b->seconds && a->microsecond == b->microsecond;
+    default: /* naive never equals aware; fold never matters */
+        return a->has_offset == b->has_offset && time_micros(a) == time_micros(b);
+    }
+}
+
 static uint64_t hash_raw(ch_val v)
 {
+    v = unwrap(v);
     if (ch_is_smallint(v))
         return ch_hash_number(ch_numres_int64(ch_smallint_value(v)));
     if (v == CH_TRUE)
@@ -195,6 +448,20 @@ static uint64_t hash_raw(ch_val v)
     case CH_COUNTER: {
         ch_val name = ((const ch_named *)o)->name;
         return ch_mix64((name != CH_NONE ? hash_raw(name) : (uint64_t)(uintptr_t)o) ^ CH_SEED_CONST);
+    }
+    case CH_TIME:
+        return hash_time((const ch_time *)o);
+    case CH_DECIMAL: { /* only those equal to no int or float get here */
+        const ch_decimal *d = (const ch_decimal *)o;
+        int64_t exponent;
+        size_t n = decimal_significant(d, &exponent);
+        return ch_hash_bytes(d->digits, n, CH_SEED_DECIMAL ^ d->h.flags ^ ch_mix64((uint64_t)exponent));
+    }
+    case CH_UUID:
+        return ch_hash_bytes(((const ch_uuid *)o)->bytes, 16, CH_SEED_UUID);
+    case CH_INSTANCE: {
+        const ch_instance *x = (const ch_instance *)o;
+        return ch_mix64(ch_hash_seq_step(hash_raw(x->cls) ^ CH_SEED_INSTANCE ^ o->flags, hash_raw(x->payload)));
     }
     default:
         return 0;
@@ -363,6 +630,10 @@ bool ch_eq(ch_val a, ch_val b)
 {
     if (a == b)
         return true;
+    a = unwrap(a);
+    b = unwrap(b);
+    if (a == b)
+        return true;
     number na = as_number(a);
     if (na.kind != NUM_NO) {
         number nb = as_number(b);
@@ -374,11 +645,29 @@ bool ch_eq(ch_val a, ch_val b)
     if (x->type != y->type)
         return false;
     switch (x->type) {
-    case CH_STR:
-    case CH_BYTES: {
+    case CH_STR: {
         const ch_str *s = (const ch_str *)x, *t = (const ch_str *)y;
-        return s->len == t->len && x->flags == y->flags &&
-               memcmp(s->data, t->data, (size_t)s->len * (x->type == CH_STR ? ch_str_width(s) : 1)) == 0;
+        return s->len == t->len && x->flags == y->flags && memcmp(s->data, t->data, (size_t)s->len * ch_str_width(s)) == 0;
+    }
+    case CH_BYTES: { /* bytes from a buffer equal bytes, as bytearray does */
+        const ch_str *s = (const ch_str *)x, *t = (const ch_str *)y;
+        return s->len == t->len && memcmp(s->data, t->data, s->len) == 0;
+    }
+    case CH_TIME:
+        return time_eq((const ch_time *)x, (const ch_time *)y);
+    case CH_DECIMAL: { /* neither equals an int or float (unwrap) */
+        const ch_decimal *d = (const ch_decimal *)x, *e = (const ch_decimal *)y;
+        int64_t xd, ye;
+        size_t n = decimal_significant(d, &xd), m = decimal_significant(e, &ye);
+        if (x->flags != y->flags || n != m || memcmp(d->digits, e->digits, n) != 0)
+            return false;
+        return (x->flags & CH_DEC_KIND_MASK) != CH_DEC_FINITE || xd == ye;
+    }
+    case CH_UUID:
+        return memcmp(((const ch_uuid *)x)->bytes, ((const ch_uuid *)y)->bytes, 16) == 0;
+    case CH_INSTANCE: {
+        const ch_instance *s = (const ch_instance *)x, *t = (const ch_instance *)y;
+        return x->flags == y->flags && ch_eq(s->cls, t->cls) && ch_eq(s->payload, t->payload);
     }
     case CH_TUPLE:
     case CH_LIST: {

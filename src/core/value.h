@@ -17,6 +17,25 @@ ch_val ch_complex_new(double real, double imag);
 /* `le` is minimal two's complement, little endian, too wide for a small int. */
 ch_val ch_bigint_new(const unsigned char *le, size_t len);
 
+/* A date/time value of kind `flags` (CH_TIME_*), all fields zero and zone
+ * None until the caller fills them. */
+ch_time *ch_time_new(int flags);
+/* A Decimal; `number` (stolen) is the int or float it equals, or CH_NOVALUE. */
+ch_val ch_decimal_new(int flags, const char *digits, size_t ndigits, int64_t exponent, ch_val number);
+ch_val ch_uuid_new(const unsigned char bytes[16]);
+/* An instance of kind `flags` (CH_INST_*); steals the three references. */
+ch_val ch_instance_new(int flags, ch_val cls, ch_val fields, ch_val payload);
+
+/* Writes str(Decimal) -- Python's to_sci_string -- into buf (no NUL when it
+ * does not fit) and returns its length; call with cap 0 to size it. */
+size_t ch_decimal_to_str(const ch_decimal *d, char *buf, size_t cap);
+
+/* The text JSON gives these values, written like ch_decimal_to_str: a
+ * date, datetime or time as Python's isoformat() (the UTC offset suffix when
+ * it is known), a timedelta as str(timedelta), a UUID as str(UUID). */
+size_t ch_time_to_str(const ch_time *t, char *buf, size_t cap);
+size_t ch_uuid_to_str(const ch_uuid *u, char *buf, size_t cap);
+
 /* A tuple, list or set of `len` items, all None until the caller fills them. */
 ch_seq *ch_seq_new(ch_type type, uint32_t len);
 /* Sorts a set's items by hash and drops duplicates; may shrink (and move) it.
