@@ -6,6 +6,7 @@ Each test runs in a fresh process (fork in the pytest process would copy its
 threads' state), and every wait has a timeout."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -181,6 +182,8 @@ def test_a_child_dropping_the_last_handle_on_a_map_holding_named_objects() -> No
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps_rollup")
+@pytest.mark.skipif("ASAN_OPTIONS" in os.environ, reason="AddressSanitizer's shadow memory and quarantine dirty "
+                    "pages of their own in the child")
 def test_a_forked_reader_copies_almost_none_of_the_map() -> None:
     # The preforking-server target: a child reading every record (at every
     # depth) dirties at most 5% of the Map's native size.  Reads that wrote
