@@ -37,6 +37,16 @@ from cohive import _views, _waiting
 
 __version__ = "0.1.0"
 
+
+class WorkerStopped(BaseException):
+    """Raised in a worker by a cohive call (Queue.get, Ref.wait, Lock.acquire,
+    Event.wait, ...) blocked when its Hive or Executor stops, so that the
+    worker returns.  A BaseException, as asyncio.CancelledError is, so that
+    ``except Exception`` does not swallow it; a Hive worker ending with it
+    ends normally.
+    """
+
+
 __all__ = [
     "MAX_DEPTH",
     "Barrier",
@@ -57,6 +67,8 @@ __all__ = [
     "native_bytes",
     "thaw",
     "WorkerError",
+    "WorkerStopped",
+    "set_pool_limit",
 ]
 
 # The parts of the API written in Python, handed to the extension by name.
@@ -76,7 +88,7 @@ del _views, _waiting, _register
 
 # Loaded on first use: worker interpreters import cohive too, so keep that light.
 _LAZY = {"Executor": "cohive._executor", "RemoteTraceback": "cohive._executor", "WorkerError": "cohive._executor",
-         "Hive": "cohive._hive"}
+         "Hive": "cohive._hive", "set_pool_limit": "cohive._pool"}
 
 
 def __getattr__(name: str) -> object:
@@ -90,3 +102,4 @@ def __getattr__(name: str) -> object:
 if TYPE_CHECKING:
     from cohive._executor import Executor, RemoteTraceback, WorkerError
     from cohive._hive import Hive
+    from cohive._pool import set_pool_limit

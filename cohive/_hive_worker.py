@@ -68,6 +68,8 @@ def serve_hive(config_name: str, worker_id: int) -> None:
             _run_async(fn, ctx, args, config["stop"])
         else:
             fn(ctx, *args)
+    except cohive.WorkerStopped:
+        pass  # the Hive stopped while the worker waited in a cohive call: a normal end
     except BaseException as exc:  # noqa: BLE001 - handed to the main interpreter
         control.put((worker_id, "failed", error_record(exc)))
 

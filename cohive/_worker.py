@@ -46,6 +46,13 @@ def serve_executor(inbox_name: str, outbox_name: str, cancelled_name: str, setti
         except BaseException as exc:  # noqa: BLE001 - reported; the executor is then broken
             outbox.put((-1, False, error_record(exc)))
             return
+    try:
+        _serve_tasks(inbox, outbox, cancelled)
+    except cohive.WorkerStopped:
+        pass  # the Executor stopped waiting: the tasks left are its to settle
+
+
+def _serve_tasks(inbox: "cohive.Queue[Any]", outbox: "cohive.Queue[Any]", cancelled: "cohive.Ref[Any]") -> None:
     functions: dict[Any, Any] = {}
     for task_id, ref, args, kwargs in inbox:
         if task_id in cancelled.get():
