@@ -31,7 +31,7 @@ from concurrent.futures import Executor as _BaseExecutor
 from typing import Any, TypeVar
 
 import cohive
-from cohive import _cohive, _pool, _worker
+from cohive import _cohive, _ctrl_c, _pool, _worker
 from cohive._interpreters import IN_MAIN_INTERPRETER
 from cohive._shipping import function_ref
 
@@ -64,6 +64,19 @@ class WorkerError(RuntimeError):
         super().__init__(f"{where}{type_name}: {message}")
         self.type_name, self.message, self.traceback = type_name, message, traceback_text
         self.worker_id, self.exception = worker_id, exception
+
+    def __reduce__(self) -> Any:
+        # Pickles (with its cause) so that a grandchild worker's failure
+        # reaches the main interpreter whole through its parent worker.
+        return (_rebuild_worker_error, (self.type_name, self.message, self.traceback, self.worker_id,
+                                        self.exception))
+
+
+def _rebuild_worker_error(type_name: str, message: str, traceback_text: str, worker_id: int | None,
+                          exception: BaseException | None) -> WorkerError:
+    error = WorkerError(type_name, message, traceback_text, worker_id=worker_id, exception=exception)
+    error.__cause__ = exception
+    return error
 
 
 def _unpickle(record: Any) -> BaseException | None:
@@ -171,16 +184,17 @@ class Executor(_BaseExecutor):
         )
         self._reader = threading.Thread(target=self._read_results, name="cohive-executor-results",
                                         daemon=IN_MAIN_INTERPRETER)
-        self._reader.start()
-        _live_executors.add(self)
-        try:
-            _pool.start([(code, self._scope, self._outbox, None)] * max_workers)
-        except BaseException:
-            self._inbox.close()
-            for _ in range(max_workers):
-                self._outbox.put((None, "exited", None))
-            self._join()
-            raise
+        with _ctrl_c.held():
+            self._reader.start()
+            _live_executors.add(self)
+            try:
+                _pool.start([(code, self._scope, self._outbox, None)] * max_workers)
+            except BaseException:
+                self._inbox.close()
+                for _ in range(max_workers):
+                    self._outbox.put((None, "exited", None))
+                self._join()
+                raise
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> "Future[_T]":
         ref = function_ref(fn)
@@ -232,7 +246,7 @@ class Executor(_BaseExecutor):
                     Future.cancel(future)
         self._inbox.close()  # workers finish what is queued, then their loops end
         if wait:
-            self._join()
+            _ctrl_c.finish(self._join)
         else:
             threading.Thread(target=self._join, name="cohive-executor-shutdown", daemon=True).start()
 

@@ -38,21 +38,23 @@ or running when CPython finalizes is what prints the "Exception ignored in
 m_clear ..." noise.
 """
 
-import asyncio
 import inspect
 import os
 import sys
 import threading
 import warnings
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import cohive
 from cohive._executor import WorkerError, worker_error
-from cohive import _cohive, _pool
+from cohive import _cohive, _ctrl_c, _pool
 from cohive._hive_worker import _SENT, _Sent
 from cohive._interpreters import IN_MAIN_INTERPRETER
 from cohive._shipping import function_ref
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class Hive:
@@ -128,6 +130,10 @@ class Hive:
     # --- life -------------------------------------------------------------------------
 
     def _begin(self) -> None:
+        with _ctrl_c.held():
+            self._start_workers()
+
+    def _start_workers(self) -> None:
         self._scope = _cohive._new_scope()
         self._monitor = threading.Thread(target=self._watch_workers, name="cohive-hive-monitor",
                                          daemon=IN_MAIN_INTERPRETER)
@@ -206,18 +212,7 @@ class Hive:
                 "interpreters not reused")
 
     def _join_safely(self) -> str | None:
-        """_join, finished even if a KeyboardInterrupt lands meanwhile (it is
-        re-raised afterwards)."""
-        interrupted: BaseException | None = None
-        while True:
-            try:
-                stuck = self._join()
-                break
-            except KeyboardInterrupt as exc:
-                interrupted = exc
-        if interrupted is not None:
-            raise interrupted
-        return stuck
+        return _ctrl_c.finish(self._join)  # type: ignore[no-any-return]
 
     def _outcome(self, exc: BaseException | None, stuck: str | None = None) -> None:
         """Raise what the block should end with: the workers' failures (and
@@ -255,6 +250,8 @@ class Hive:
         return False
 
     async def __aenter__(self) -> "Hive":
+        import asyncio  # loaded only for async use: it takes tens of milliseconds to import
+
         self._loop = asyncio.get_running_loop()
         try:
             self._begin()
@@ -268,6 +265,8 @@ class Hive:
         return self
 
     async def _join_async(self) -> str | None:
+        import asyncio
+
         joining = asyncio.ensure_future(asyncio.to_thread(self._join))
         try:
             return await asyncio.shield(joining)
@@ -276,6 +275,8 @@ class Hive:
             raise
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
+        import asyncio
+
         stuck = await self._join_async()
         if self._cancelled_parent and isinstance(exc, asyncio.CancelledError) and self._parent is not None:
             self._parent.uncancel()  # we cancelled the block because a worker failed

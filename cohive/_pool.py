@@ -19,15 +19,17 @@ caller's reply Queue -- after the interpreter went back to the pool, so a
 caller that starts again at once finds it there.
 
 Exit and fork: at exit the idle interpreters are destroyed (each on its own
-thread, before CPython finalizes).  A fork while workers run leaves the
-child a corrupt copy (CPython crashes in it), so forking then warns; idle
-interpreters are harmless to a fork (the child forgets them).
+thread, before CPython finalizes: an interpreter created or destroyed while
+the main one finalizes makes CPython print "Exception ignored in m_clear
+... No dict watcher set").  CPython's child of a fork crashes if any
+subinterpreter exists at the fork, even an idle one: so a fork first
+destroys the idle interpreters (the pool refills on the next use), and a
+fork while workers run warns, since nothing can save that child.
 """
 
 import atexit
 import functools
 import os
-import signal
 import sys
 import threading
 import warnings
@@ -35,6 +37,7 @@ from concurrent.futures import Future
 from typing import Any
 
 import cohive
+from cohive import _ctrl_c
 from cohive._interpreters import IN_MAIN_INTERPRETER, Subinterpreter, close_all
 
 _lock = threading.Lock()
@@ -143,13 +146,10 @@ EXIT_TIMEOUT = 5.0
 
 
 def _close_at_exit() -> None:
-    # A Ctrl-C now would only interrupt the clean-up half-way: hold it.
-    masked = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
-    if masked:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    with _lock:
-        _idle.clear()
-    stuck = close_all(EXIT_TIMEOUT)
+    with _ctrl_c.held(then_raise=False):  # a Ctrl-C now would only stop the clean-up half-way
+        with _lock:
+            _idle.clear()
+        stuck = close_all(EXIT_TIMEOUT)
     if stuck and sys.version_info < (3, 13):
         # CPython 3.12 aborts at exit while a subinterpreter remains: end the
         # process ourselves, having said why.
@@ -162,6 +162,13 @@ def _close_at_exit() -> None:
 
 
 def _before_fork() -> None:
+    # CPython's child crashes if any subinterpreter exists at the fork, idle
+    # or not: the idle ones are destroyed first (the next Hive makes new ones).
+    with _lock:
+        idle = _idle[:]
+        _idle.clear()
+    for interp in idle:
+        interp.close()
     if _running:
         warnings.warn(
             f"fork() while {_running} cohive worker interpreter(s) run: CPython cannot copy running "
