@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 import cohive
 from cohive import _cohive, _ctrl_c, _pool, _worker
-from cohive._interpreters import IN_MAIN_INTERPRETER
+from cohive._interpreters import IN_MAIN_INTERPRETER, stacks
 from cohive._shipping import function_ref
 
 _T = TypeVar("_T")
@@ -174,13 +174,14 @@ class Executor(_BaseExecutor):
         self._broken: BaseException | None = None
         self._joined = threading.Event()
         self._count = max_workers
-        self._exited = 0
+        self._exited: set[int] = set()
+        self._interpreter_ids: dict[int, int] = {}  # worker index: the interpreter it runs in
         self._shutdown_timeout = shutdown_timeout
         self._scope = _cohive._new_scope()
         code = (
             "from cohive._worker import serve_executor\n"
             f"serve_executor({prefix + '-in'!r}, {prefix + '-out'!r}, {prefix + '-cancelled'!r}, "
-            f"{prefix + '-settings'!r})\n"
+            f"{prefix + '-settings'!r}, {{}})\n"
         )
         self._reader = threading.Thread(target=self._read_results, name="cohive-executor-results",
                                         daemon=IN_MAIN_INTERPRETER)
@@ -188,11 +189,11 @@ class Executor(_BaseExecutor):
             self._reader.start()
             _live_executors.add(self)
             try:
-                _pool.start([(code, self._scope, self._outbox, None)] * max_workers)
+                _pool.start([(code.format(i), self._scope, self._outbox, ("worker", i)) for i in range(max_workers)])
             except BaseException:
                 self._inbox.close()
-                for _ in range(max_workers):
-                    self._outbox.put((None, "exited", None))
+                for i in range(max_workers):
+                    self._outbox.put((("worker", i), "exited", None))
                 self._join()
                 raise
 
@@ -283,22 +284,27 @@ class Executor(_BaseExecutor):
 
     def _settle_abandoned(self) -> None:
         """Futures no worker will complete (their worker stopped or was left
-        behind): cancelled if they never ran, else failed with WorkerStopped."""
+        behind) fail with WorkerStopped."""
         with self._lock:
             left, self._futures = list(self._futures.values()), {}
         for future in left:
-            if not Future.cancel(future):
-                try:
-                    future.set_exception(cohive.WorkerStopped("the Executor stopped before this task ended"))
-                except InvalidStateError:
-                    pass
+            try:
+                future.set_exception(cohive.WorkerStopped("the Executor stopped before this task ended"))
+            except InvalidStateError:
+                pass  # cancelled meanwhile
 
     def _stuck_report(self) -> str:
+        stuck = [i for i in range(self._count) if i not in self._exited]
         with self._lock:
-            running = sorted({f.function_name for f in self._futures.values() if f.running() or not f.done()})
-        return (f"{self._count - self._exited} of {self._count} executor workers still running "
-                f"{2 * (self._shutdown_timeout or 0):g} s after shutdown (tasks of {', '.join(running) or '?'}); "
-                "they are blocked outside cohive (cohive's own calls were woken) and were left running")
+            running = sorted({f.function_name for f in self._futures.values() if not f.done()})
+        where = stacks([self._interpreter_ids[i] for i in stuck if i in self._interpreter_ids], 1.0)
+        lines = [f"{len(stuck)} of {self._count} executor workers still running "
+                 f"{2 * (self._shutdown_timeout or 0):g} s after shutdown (tasks of {', '.join(running) or '?'}), "
+                 "blocked outside cohive (cohive's own calls were woken); left running:"]
+        for index in stuck:
+            stack = where.get(self._interpreter_ids.get(index, -1), "  (its stack could not be read)\n")
+            lines.append(f"worker {index}:\n{stack.rstrip()}")
+        return "\n".join(lines)
 
     def _read_results(self) -> None:
         try:
@@ -307,10 +313,13 @@ class Executor(_BaseExecutor):
             pass  # given up on stuck workers
 
     def _read_until_workers_exit(self) -> None:
-        while self._exited < self._count:
+        while len(self._exited) < self._count:
             task_id, ok, payload = self._outbox.get()
-            if task_id is None:  # a worker's loop ended (the pool says so)
-                self._exited += 1
+            if isinstance(task_id, tuple):  # ("worker", index): it started, or its loop ended
+                if ok == "started":
+                    self._interpreter_ids[task_id[1]] = payload
+                    continue
+                self._exited.add(task_id[1])
                 if payload is not None:
                     self._break(RuntimeError(payload))
                 continue

@@ -50,7 +50,7 @@ import cohive
 from cohive._executor import WorkerError, worker_error
 from cohive import _cohive, _ctrl_c, _pool
 from cohive._hive_worker import _SENT, _Sent
-from cohive._interpreters import IN_MAIN_INTERPRETER
+from cohive._interpreters import IN_MAIN_INTERPRETER, stacks
 from cohive._shipping import function_ref
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class Hive:
         self._prefix = f"cohive-hive-{os.urandom(8).hex()}"  # unique across interpreters too
         self.state: cohive.Ref[Any] = cohive.Ref(f"{self._prefix}-state", default=state)
         self._count = count
-        self._name = ref[1]
+        self._name = f"{ref[0]}.{ref[1]}"
         self._shutdown_timeout = float(shutdown_timeout)
         self._inboxes: list[cohive.Queue[Any]] = [cohive.Queue() for _ in range(count)]
         self._outbox: cohive.Queue[Any] = cohive.Queue()
@@ -100,6 +100,7 @@ class Hive:
         self._scope = 0
         self._errors: list[WorkerError] = []
         self._exited: set[int] = set()
+        self._interpreter_ids: dict[int, int] = {}  # worker id: the interpreter it runs in
         self._started = threading.Event()  # every worker started, or one failed
         self._monitor: threading.Thread | None = None
         self._parent: asyncio.Task[Any] | None = None
@@ -155,6 +156,7 @@ class Hive:
             while len(self._exited) < self._count:
                 worker_id, kind, payload = self._control.get()
                 if kind == "started":
+                    self._interpreter_ids[worker_id] = payload
                     started += 1
                     if started == self._count:
                         self._started.set()
@@ -205,11 +207,14 @@ class Hive:
 
     def _stuck_report(self) -> str:
         stuck = [i for i in range(self._count) if i not in self._exited]
-        workers = ", ".join(map(str, stuck))
-        return (f"{len(stuck)} of {self._count} hive workers ({self._name}) still running "
-                f"{self._shutdown_timeout:g} s after the Hive stopped: worker {workers}; they are blocked "
-                "outside cohive (cohive's own calls are woken) and were left running, their "
-                "interpreters not reused")
+        where = stacks([self._interpreter_ids[i] for i in stuck if i in self._interpreter_ids], 1.0)
+        lines = [f"{len(stuck)} of {self._count} hive workers ({self._name}) still running "
+                 f"{self._shutdown_timeout:g} s after the Hive stopped, blocked outside cohive (cohive's own "
+                 "calls are woken); left running (each interpreter goes back to the pool if it ever returns):"]
+        for worker_id in stuck:
+            stack = where.get(self._interpreter_ids.get(worker_id, -1), "  (its stack could not be read)\n")
+            lines.append(f"worker {worker_id}, running {self._name}:\n{stack.rstrip()}")
+        return "\n".join(lines)
 
     def _join_safely(self) -> str | None:
         return _ctrl_c.finish(self._join)  # type: ignore[no-any-return]

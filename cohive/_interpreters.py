@@ -154,6 +154,13 @@ class Subinterpreter:
             _hosts.discard(self)
             return
         self.interpreter_id = _interpreter_id(interp)
+        try:
+            _run(interp, "from cohive import _cohive\n_cohive._announce_interpreter()\n")
+        except BaseException as exc:  # noqa: BLE001 - handed to the creator
+            _destroy(interp)
+            self._created.set_exception(exc)
+            _hosts.discard(self)
+            return
         self._created.set_result(None)
         try:
             while (job := self._jobs.get()) is not None:
@@ -177,6 +184,7 @@ class Subinterpreter:
                     else:
                         future.set_exception(failure)
         finally:
+            _cohive._forget_interpreter(self.interpreter_id)
             _destroy(interp)
             _hosts.discard(self)
 
@@ -228,3 +236,22 @@ def close_all(timeout: float) -> list["Subinterpreter"]:
     for host in hosts:
         host._thread.join(max(0.0, deadline - time.monotonic()))
     return [host for host in hosts if host._thread.is_alive()]
+
+
+def stacks(interpreter_ids: list[int], timeout: float) -> dict[int, str]:
+    """The Python stacks of the threads running in those interpreters (made
+    by a Subinterpreter), for reporting stuck workers.  Read on a helper
+    thread: an interpreter whose code holds its GIL without ever letting go
+    (a C loop) gives nothing within `timeout` and is left out."""
+    found: dict[int, str] = {}
+
+    def read() -> None:
+        for interpreter_id in interpreter_ids:
+            text = _cohive._interpreter_stack(interpreter_id)
+            if text:
+                found[interpreter_id] = text
+
+    reader = threading.Thread(target=read, name="cohive-stack-reader", daemon=IN_MAIN_INTERPRETER)
+    reader.start()
+    reader.join(timeout)
+    return dict(found)

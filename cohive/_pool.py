@@ -80,6 +80,10 @@ def _requests() -> "cohive.Queue[Any]":
     return cohive.Queue(name=f"cohive-pool-requests-{os.getpid()}")
 
 
+# Made once, here, and kept: the Queue lives as long as the process.
+_request_queue = _requests() if IN_MAIN_INTERPRETER else None
+
+
 def start(jobs: list[tuple[str, int, "cohive.Queue[Any]", Any]]) -> None:
     """Runs each (code, cancel scope, reply Queue, tag) in a pooled interpreter."""
     if IN_MAIN_INTERPRETER:
@@ -127,7 +131,7 @@ def _serve_requests() -> None:
     with _lock:
         if _server is not None:
             return
-        _server = threading.Thread(target=_serve, args=(_requests(),), name="cohive-pool", daemon=True)
+        _server = threading.Thread(target=_serve, args=(_request_queue,), name="cohive-pool", daemon=True)
         _server.start()
 
 
@@ -182,8 +186,9 @@ def _before_fork() -> None:
 def _forget_in_child() -> None:
     """After a fork, in the child: the interpreters and their threads stayed
     in the parent."""
-    global _lock, _running, _server
+    global _lock, _running, _server, _request_queue
     _lock = threading.Lock()
+    _request_queue = _requests()
     _idle.clear()
     _running = 0
     _server = None

@@ -34,9 +34,10 @@ def shareable_result(ref: FunctionRef, result: Any) -> Any:
         raise type(exc)(f"the result of {ref[1]} cannot be sent back from the worker: {exc}") from None
 
 
-def serve_executor(inbox_name: str, outbox_name: str, cancelled_name: str, settings_name: str) -> None:
+def serve_executor(inbox_name: str, outbox_name: str, cancelled_name: str, settings_name: str, index: int) -> None:
     inbox: cohive.Queue[Any] = cohive.Queue(name=inbox_name)
     outbox: cohive.Queue[Any] = cohive.Queue(name=outbox_name)
+    outbox.put((("worker", index), "started", cohive._cohive._interpreter_id()))
     cancelled: cohive.Ref[Any] = cohive.Ref(cancelled_name)
     settings: cohive.Ref[Any] = cohive.Ref(settings_name)
     initializer, initargs = settings.get()

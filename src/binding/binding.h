@@ -135,6 +135,7 @@ int cohive_sleep(ch_waiter *w, double deadline);
  * scope is cancelled. */
 int cohive_sleep_uncancelled(ch_waiter *w, double deadline);
 int cohive_add_cancel_functions(PyObject *module);
+int cohive_add_stack_functions(PyObject *module); /* stack.c: where a stuck worker is */
 
 /* "Ref", "Queue", "Lock", ...: the Python name of a named native type. */
 const char *kind_name(int type);
