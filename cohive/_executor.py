@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 import cohive
 from cohive import _cohive, _ctrl_c, _pool, _worker
-from cohive._interpreters import IN_MAIN_INTERPRETER, stacks
+from cohive._interpreters import IN_MAIN_INTERPRETER, stuck_report
 from cohive._shipping import function_ref
 
 _T = TypeVar("_T")
@@ -296,15 +296,12 @@ class Executor(_BaseExecutor):
     def _stuck_report(self) -> str:
         stuck = [i for i in range(self._count) if i not in self._exited]
         with self._lock:
-            running = sorted({f.function_name for f in self._futures.values() if not f.done()})
-        where = stacks([self._interpreter_ids[i] for i in stuck if i in self._interpreter_ids], 1.0)
-        lines = [f"{len(stuck)} of {self._count} executor workers still running "
-                 f"{2 * (self._shutdown_timeout or 0):g} s after shutdown (tasks of {', '.join(running) or '?'}), "
-                 "blocked outside cohive (cohive's own calls were woken); left running:"]
-        for index in stuck:
-            stack = where.get(self._interpreter_ids.get(index, -1), "  (its stack could not be read)\n")
-            lines.append(f"worker {index}:\n{stack.rstrip()}")
-        return "\n".join(lines)
+            running = ", ".join(sorted({f.function_name for f in self._futures.values() if not f.done()})) or "?"
+        return stuck_report(
+            f"{len(stuck)} of {self._count} executor workers still running {2 * (self._shutdown_timeout or 0):g} s "
+            f"after shutdown (tasks of {running}), blocked outside cohive (cohive's own calls were woken); "
+            "left running:",
+            {f"worker {i}": self._interpreter_ids.get(i) for i in stuck})
 
     def _read_results(self) -> None:
         try:

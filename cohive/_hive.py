@@ -50,7 +50,7 @@ import cohive
 from cohive._executor import WorkerError, worker_error
 from cohive import _cohive, _ctrl_c, _pool
 from cohive._hive_worker import _SENT, _Sent
-from cohive._interpreters import IN_MAIN_INTERPRETER, stacks
+from cohive._interpreters import IN_MAIN_INTERPRETER, stuck_report
 from cohive._shipping import function_ref
 
 if TYPE_CHECKING:
@@ -207,14 +207,11 @@ class Hive:
 
     def _stuck_report(self) -> str:
         stuck = [i for i in range(self._count) if i not in self._exited]
-        where = stacks([self._interpreter_ids[i] for i in stuck if i in self._interpreter_ids], 1.0)
-        lines = [f"{len(stuck)} of {self._count} hive workers ({self._name}) still running "
-                 f"{self._shutdown_timeout:g} s after the Hive stopped, blocked outside cohive (cohive's own "
-                 "calls are woken); left running (each interpreter goes back to the pool if it ever returns):"]
-        for worker_id in stuck:
-            stack = where.get(self._interpreter_ids.get(worker_id, -1), "  (its stack could not be read)\n")
-            lines.append(f"worker {worker_id}, running {self._name}:\n{stack.rstrip()}")
-        return "\n".join(lines)
+        return stuck_report(
+            f"{len(stuck)} of {self._count} hive workers ({self._name}) still running {self._shutdown_timeout:g} s "
+            "after the Hive stopped, blocked outside cohive (cohive's own calls are woken); left running (each "
+            "interpreter goes back to the pool if it ever returns):",
+            {f"worker {i}, running {self._name}": self._interpreter_ids.get(i) for i in stuck})
 
     def _join_safely(self) -> str | None:
         return _ctrl_c.finish(self._join)  # type: ignore[no-any-return]

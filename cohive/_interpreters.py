@@ -238,20 +238,24 @@ def close_all(timeout: float) -> list["Subinterpreter"]:
     return [host for host in hosts if host._thread.is_alive()]
 
 
-def stacks(interpreter_ids: list[int], timeout: float) -> dict[int, str]:
-    """The Python stacks of the threads running in those interpreters (made
-    by a Subinterpreter), for reporting stuck workers.  Read on a helper
-    thread: an interpreter whose code holds its GIL without ever letting go
-    (a C loop) gives nothing within `timeout` and is left out."""
+def stuck_report(headline: str, workers: dict[str, int | None]) -> str:
+    """The headline, then for each stuck worker (label: the interpreter it
+    runs in, None if unknown) its Python stack, read from outside it.  Read
+    on a helper thread: an interpreter whose code never lets go of its GIL
+    (a C loop) gives nothing within a second and is reported without."""
     found: dict[int, str] = {}
 
     def read() -> None:
-        for interpreter_id in interpreter_ids:
-            text = _cohive._interpreter_stack(interpreter_id)
-            if text:
+        for interpreter_id in workers.values():
+            text = _cohive._interpreter_stack(interpreter_id) if interpreter_id is not None else None
+            if text and interpreter_id is not None:
                 found[interpreter_id] = text
 
     reader = threading.Thread(target=read, name="cohive-stack-reader", daemon=IN_MAIN_INTERPRETER)
     reader.start()
-    reader.join(timeout)
-    return dict(found)
+    reader.join(1.0)
+    lines = [headline]
+    for label, interpreter_id in workers.items():
+        stack = found.get(interpreter_id, "  (its stack could not be read)") if interpreter_id is not None else ""
+        lines.append(f"{label}:\n{stack.rstrip()}")
+    return "\n".join(lines)
