@@ -23,21 +23,74 @@ from typing import Any
 
 from cohive import _cohive
 
+
+class InterpreterError(RuntimeError):
+    """Code run in a subinterpreter raised; the message holds its traceback."""
+
+
+def _failure(text: str) -> InterpreterError:
+    return InterpreterError("in a subinterpreter:\n" + text.strip() + "\n")
+
+
 if sys.version_info >= (3, 14):
     import concurrent.interpreters as _public
 
     def _is_main() -> bool:
         return _public.get_current() == _public.get_main()
+
+    def _create() -> Any:
+        return _public.create()
+
+    def _interpreter_id(interp: Any) -> int:
+        return int(interp.id)
+
+    def _exec(interp: Any, source: str) -> None:
+        try:
+            interp.exec(source)
+        except _public.ExecutionFailed as exc:
+            raise _failure(exc.excinfo.msg) from None
+
+    def _destroy(interp: Any) -> None:
+        interp.close()
 elif sys.version_info >= (3, 13):
     import _interpreters as _low
 
     def _is_main() -> bool:
         return bool(_low.get_current()[0] == _low.get_main()[0])
+
+    def _create() -> Any:
+        return _low.create("isolated")
+
+    def _interpreter_id(interp: Any) -> int:
+        return int(interp)
+
+    def _exec(interp: Any, source: str) -> None:
+        failure = _low.exec(interp, source)
+        if failure is not None:
+            raise _failure(failure.msg)
+
+    def _destroy(interp: Any) -> None:
+        _low.destroy(interp)
 else:
     import _xxsubinterpreters as _low
 
     def _is_main() -> bool:
         return bool(_low.get_current() == _low.get_main())
+
+    def _create() -> Any:
+        return _low.create(isolated=True)  # the returned id object keeps it alive
+
+    def _interpreter_id(interp: Any) -> int:
+        return int(interp)
+
+    def _exec(interp: Any, source: str) -> None:
+        try:
+            _low.run_string(interp, source)
+        except _low.RunFailedError as exc:
+            raise _failure(str(exc).removeprefix("<class 'RuntimeError'>: ")) from None
+
+    def _destroy(interp: Any) -> None:
+        _low.destroy(interp)
 
 
 IN_MAIN_INTERPRETER = _is_main()
@@ -45,10 +98,6 @@ IN_MAIN_INTERPRETER = _is_main()
 # Every live Subinterpreter of this interpreter, so that none outlives it
 # (see close_all).
 _hosts: "set[Subinterpreter]" = set()
-
-
-class InterpreterError(RuntimeError):
-    """Code run in a subinterpreter raised; the message holds its traceback."""
 
 
 # Runs the code in a namespace that persists between runs of one use (a
@@ -77,46 +126,6 @@ if "threading" in _sys.modules and _sys.modules["threading"].active_count() > 1:
     raise RuntimeError("threads left running")
 del _sys, _stream
 """
-
-
-def _create() -> Any:
-    if sys.version_info >= (3, 14):
-        return _public.create()
-    if sys.version_info >= (3, 13):
-        return _low.create("isolated")
-    return _low.create(isolated=True)  # 3.12: the returned id object keeps it alive
-
-
-def _interpreter_id(interp: Any) -> int:
-    return int(interp.id if sys.version_info >= (3, 14) else interp)
-
-
-def _failure_text(text: str) -> InterpreterError:
-    return InterpreterError("in a subinterpreter:\n" + text.strip() + "\n")
-
-
-def _exec(interp: Any, source: str) -> None:
-    if sys.version_info >= (3, 14):
-        try:
-            interp.exec(source)
-        except _public.ExecutionFailed as exc:
-            raise _failure_text(exc.excinfo.msg) from None
-    elif sys.version_info >= (3, 13):
-        failure = _low.exec(interp, source)
-        if failure is not None:
-            raise _failure_text(failure.msg)
-    else:
-        try:
-            _low.run_string(interp, source)
-        except _low.RunFailedError as exc:
-            raise _failure_text(str(exc).removeprefix("<class 'RuntimeError'>: ")) from None
-
-
-def _destroy(interp: Any) -> None:
-    if sys.version_info >= (3, 14):
-        interp.close()
-    else:
-        _low.destroy(interp)
 
 
 def _run(interp: Any, code: str) -> None:

@@ -74,14 +74,11 @@ static PyObject *enter_scope(PyObject *module, PyObject *arg)
     return PyLong_FromUnsignedLongLong(ch_cancel_enter(id));
 }
 
-static PyObject *stop_requested(PyObject *module, PyObject *unused) { return PyBool_FromLong(ch_cancel_requested()); }
-
 static PyMethodDef cancel_functions[] = {
     {"_new_scope", new_scope, METH_NOARGS, "A new cancel scope inside the calling thread's; its id."},
     {"_cancel_scope", cancel_scope, METH_O, "Cancels a scope, waking its workers' cohive calls."},
     {"_free_scope", free_scope, METH_O, "Forgets a scope (threads still in it see it cancelled)."},
     {"_enter_scope", enter_scope, METH_O, "The calling thread now runs in a scope (0: none); the previous."},
-    {"_stop_requested", stop_requested, METH_NOARGS, "Is the calling thread's scope cancelled?"},
     {NULL},
 };
 

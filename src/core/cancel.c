@@ -105,16 +105,6 @@ uint64_t ch_cancel_enter(uint64_t id)
 
 uint64_t ch_cancel_current(void) { return current; }
 
-bool ch_cancel_requested(void)
-{
-    if (current == 0)
-        return false;
-    pthread_mutex_lock(&scopes_lock);
-    bool result = cancelled(current);
-    pthread_mutex_unlock(&scopes_lock);
-    return result;
-}
-
 bool ch_cancel_sleep_begin(ch_cancel_sleeper *sleeper, ch_waiter *w)
 {
     sleeper->scope = 0;

@@ -33,8 +33,6 @@ void ch_cancel_free(uint64_t id);
 /* The calling thread now runs in scope `id` (0: none); the previous one. */
 uint64_t ch_cancel_enter(uint64_t id);
 uint64_t ch_cancel_current(void);
-/* Is the calling thread's scope (or one around it) cancelled? */
-bool ch_cancel_requested(void);
 
 /* One sleep of the calling thread, listed on its scope. */
 typedef struct ch_cancel_sleeper {
