@@ -125,3 +125,133 @@ def sigint(runs: int, seed: int = 0, python: str = sys.executable) -> dict[str, 
     rng = random.Random(seed)
     failures = [f for f in (sigint_once(rng.uniform(0, 0.6), python) for _ in range(runs)) if f is not None]
     return {"runs": runs, "clean": runs - len(failures), "first_failure": failures[0] if failures else None}
+
+
+# --- stuck workers -------------------------------------------------------------------
+
+
+def stuck(cycles: int) -> dict[str, Any]:
+    """Hives whose workers block in a cohive call (woken when the block ends)
+    and one whose workers block in time.sleep (named after the timeout)."""
+    times = []
+    for i in range(cycles):
+        start = time.perf_counter()
+        with cohive.Hive(tw.blocked_in_cohive, workers=2, shutdown_timeout=60):
+            pass
+        times.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    try:
+        with cohive.Hive(tw.sleeping, workers=2, args=(2.0,), shutdown_timeout=0.2) as hive:
+            listen = iter(hive.listen())
+            next(listen), next(listen)
+        named = False
+    except TimeoutError as exc:
+        named = str(exc).count("in sleeping") == 2
+    return {"blocked_in_cohive_exit_ms": statistics.median(times) * 1e3,
+            "sleeping_reported_after_s": time.perf_counter() - start, "stacks_named": named}
+
+
+# --- close under load ----------------------------------------------------------------
+
+
+def load(rounds: int, tasks: int) -> dict[str, Any]:
+    """Queues closed while two workers put and two get as fast as they can:
+    every item put is got or still queued.  Executors shut down with
+    `tasks` queued: every Future ends, with its result or cancelled."""
+    lost = 0
+    for r in range(rounds):
+        name = f"torture-load-{os.getpid()}-{r}"
+        queue: cohive.Queue[Any] = cohive.Queue(1000, name=name)
+        with cohive.Hive(tw.produce, workers=2, args=(name,)) as producers, \
+                cohive.Hive(tw.consume, workers=2, args=(name,)) as consumers:
+            while queue.qsize() < 500:
+                time.sleep(0.001)
+            queue.close()
+            put = sum(n for _, n in (next(iter(producers.listen())) for _ in range(2)))
+            got = sum(n for _, n in (next(iter(consumers.listen())) for _ in range(2)))
+        lost += put - got
+    unsettled = 0
+    for _ in range(rounds):
+        ex = cohive.Executor(2)
+        futures = [ex.submit(tw.square, i) for i in range(tasks)]
+        ex.shutdown(wait=True, cancel_futures=True)
+        unsettled += sum(1 for i, f in enumerate(futures)
+                         if not (f.cancelled() or (f.done() and f.result() == i * i)))
+    return {"rounds": rounds, "items_lost": lost, "futures_unsettled": unsettled}
+
+
+# --- nesting -------------------------------------------------------------------------
+
+
+def nesting(depth: int) -> dict[str, Any]:
+    """A Hive worker runs Executors `depth` levels deep (2**depth leaves)."""
+    start = time.perf_counter()
+    with cohive.Hive(tw.nested, workers=1) as hive:
+        hive.push(depth)
+        leaves = next(iter(hive.listen()))
+    return {"depth": depth, "leaves": leaves, "ok": leaves == 2 ** depth, "seconds": time.perf_counter() - start}
+
+
+# --- fork ----------------------------------------------------------------------------
+
+_FORK_SCRIPT = textwrap.dedent("""
+    import os, sys, warnings, cohive, torture_workers as tw
+    warnings.simplefilter("ignore", DeprecationWarning)
+    with cohive.Hive(tw.echo, workers=2):
+        pass
+    pid = os.fork()  # idle pooled interpreters: destroyed first, the child works
+    if pid == 0:
+        with cohive.Hive(tw.echo, workers=1) as hive:
+            hive.push(1)
+            os._exit(0 if next(iter(hive.listen())) == 1 else 1)
+    print("idle", os.waitpid(pid, 0)[1], flush=True)
+    with cohive.Hive(tw.echo, workers=2):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            pid = os.fork()  # running workers: the parent is warned
+            if pid == 0:
+                os._exit(0)
+        os.waitpid(pid, 0)
+    print("warned", len(caught), flush=True)
+""")
+
+
+def fork(python: str = sys.executable) -> dict[str, Any]:
+    out = subprocess.run([python, "-c", _FORK_SCRIPT], capture_output=True, text=True, timeout=120, env=_env())
+    return {"child_after_idle_pool_ok": "idle 0" in out.stdout, "warned_while_running": "warned 1" in out.stdout}
+
+
+# --- the run -------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a few of each, for a smoke run")
+    args = parser.parse_args()
+    q = args.quick
+    print(f"## cohive torture: Python {sys.version.split()[0]}")
+    results = {
+        "lifecycles": lifecycles(100 if q else 1000, 30 if q else 300),
+        "sigint": sigint(5 if q else 50),
+        "stuck": stuck(5 if q else 100),
+        "load": load(2 if q else 20, 200 if q else 5000),
+        "nesting": nesting(2 if q else 3),
+        "fork": fork(),
+    }
+    bars = {
+        "lifecycles": results["lifecycles"]["hive_rss_growth_mb"] <= 30
+        and results["lifecycles"]["executor_rss_growth_mb"] <= 30 and results["lifecycles"]["hive_cycle_ms"] <= 5,
+        "sigint": results["sigint"]["clean"] == results["sigint"]["runs"],
+        "stuck": results["stuck"]["stacks_named"],
+        "load": results["load"]["items_lost"] == 0 and results["load"]["futures_unsettled"] == 0,
+        "nesting": results["nesting"]["ok"],
+        "fork": results["fork"]["child_after_idle_pool_ok"] and results["fork"]["warned_while_running"],
+    }
+    for part, figures in results.items():
+        shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())
+        print(f"{'ok  ' if bars[part] else 'FAIL'} {part}: {shown}")
+    return 0 if all(bars.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
