@@ -11,9 +11,11 @@ import bench_executor  # noqa: E402
 import bench_map  # noqa: E402
 import bench_queue  # noqa: E402
 import bench_sharing  # noqa: E402
+import bench_startup  # noqa: E402
 import bench_workers  # noqa: E402
 
-BENCHMARKS = {"map": bench_map, "sharing": bench_sharing, "queue": bench_queue, "executor": bench_executor, "workers": bench_workers}
+BENCHMARKS = {"map": bench_map, "sharing": bench_sharing, "queue": bench_queue, "executor": bench_executor, "workers": bench_workers,
+              "startup": bench_startup}
 
 
 def main() -> int:

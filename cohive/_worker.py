@@ -4,10 +4,11 @@ Tasks arrive on a Queue as (task_id, function ref, args, kwargs) and results
 go back as (task_id, True, result) or (task_id, False, error record); the
 error record carries the exception pickled when it can be, and always its
 type, message and formatted traceback.
+
+pickle and traceback are imported only when a task fails: every worker
+interpreter imports this module, and they are most of what it would cost.
 """
 
-import pickle
-import traceback
 from typing import Any
 
 import cohive
@@ -15,6 +16,9 @@ from cohive._shipping import FunctionRef, resolve
 
 
 def error_record(exc: BaseException) -> "cohive.Map[str, Any]":
+    import pickle
+    import traceback
+
     try:
         pickled: bytes | None = pickle.dumps(exc)
     except Exception:  # noqa: BLE001 - an unpicklable exception still gets reported
