@@ -211,6 +211,7 @@ _FORK_SCRIPT = textwrap.dedent("""
             pid = os.fork()  # running workers: the parent is warned
             if pid == 0:
                 os._exit(0)
+        os.kill(pid, 9)  # the child may crash or hang
         os.waitpid(pid, 0)
     print("warned", len(caught), flush=True)
 """)

@@ -80,8 +80,9 @@ def _requests() -> "cohive.Queue[Any]":
     return cohive.Queue(name=f"cohive-pool-requests-{os.getpid()}")
 
 
-# Made once, here, and kept: the Queue lives as long as the process.
-_request_queue = _requests() if IN_MAIN_INTERPRETER else None
+# Made once, here, and kept: the Queue lives as long as the process (made
+# again in a forked child, on first use).
+_request_queue: "cohive.Queue[Any] | None" = _requests() if IN_MAIN_INTERPRETER else None
 
 
 def start(jobs: list[tuple[str, int, "cohive.Queue[Any]", Any]]) -> None:
@@ -127,10 +128,12 @@ def _finished(interp: Subinterpreter, reply: "cohive.Queue[Any]", tag: Any, futu
 
 def _serve_requests() -> None:
     """Starts (once) the thread that starts workers for workers."""
-    global _server
+    global _server, _request_queue
     with _lock:
         if _server is not None:
             return
+        if _request_queue is None:
+            _request_queue = _requests()
         _server = threading.Thread(target=_serve, args=(_request_queue,), name="cohive-pool", daemon=True)
         _server.start()
 
@@ -188,7 +191,7 @@ def _forget_in_child() -> None:
     in the parent."""
     global _lock, _running, _server, _request_queue
     _lock = threading.Lock()
-    _request_queue = _requests()
+    _request_queue = None  # not now: a native lock may have been held at the fork
     _idle.clear()
     _running = 0
     _server = None
