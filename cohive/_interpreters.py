@@ -128,6 +128,15 @@ del _sys, _stream
 """
 
 
+def _forget_the_use(interp: Any) -> bool:
+    """Runs _RESET there: whether the interpreter is fit for another use."""
+    try:
+        _exec(interp, _RESET)
+    except InterpreterError:
+        return False
+    return True
+
+
 def _run(interp: Any, code: str) -> None:
     _exec(interp, _PRELUDE.format(path=list(sys.path), code=code))
 
@@ -163,13 +172,6 @@ class Subinterpreter:
             _hosts.discard(self)
             return
         self.interpreter_id = _interpreter_id(interp)
-        try:
-            _run(interp, "from cohive import _cohive\n_cohive._announce_interpreter()\n")
-        except BaseException as exc:  # noqa: BLE001 - handed to the creator
-            _destroy(interp)
-            self._created.set_exception(exc)
-            _hosts.discard(self)
-            return
         self._created.set_result(None)
         try:
             while (job := self._jobs.get()) is not None:
@@ -183,11 +185,8 @@ class Subinterpreter:
                         failure = exc
                     finally:
                         _cohive._enter_scope(previous)
-                    if reset:
-                        try:
-                            _exec(interp, _RESET)
-                        except InterpreterError:
-                            self.reusable = False
+                    if not (reset and _forget_the_use(interp)):
+                        self.reusable = False  # nothing vouches for it now
                     if failure is None:
                         future.set_result(None)
                     else:

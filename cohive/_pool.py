@@ -105,7 +105,7 @@ def _start_here(jobs: list[tuple[str, int, "cohive.Queue[Any]", Any]] | tuple[An
     for interp, (code, scope, reply, tag) in zip(drawn + created, jobs):
         with _lock:
             _running += 1
-        future = interp.submit(code, scope, reset=True)
+        future = interp.submit(code, scope, reset=_limit > 0)  # with no pooling it is destroyed anyway
         future.add_done_callback(functools.partial(_finished, interp, reply, tag))
 
 

@@ -41,7 +41,7 @@ def shareable_result(ref: FunctionRef, result: Any) -> Any:
 def serve_executor(inbox_name: str, outbox_name: str, cancelled_name: str, settings_name: str, index: int) -> None:
     inbox: cohive.Queue[Any] = cohive.Queue(name=inbox_name)
     outbox: cohive.Queue[Any] = cohive.Queue(name=outbox_name)
-    outbox.put((("worker", index), "started", cohive._cohive._interpreter_id()))
+    outbox.put((("worker", index), "started", cohive._cohive._announce_interpreter()))
     cancelled: cohive.Ref[Any] = cohive.Ref(cancelled_name)
     settings: cohive.Ref[Any] = cohive.Ref(settings_name)
     initializer, initargs = settings.get()

@@ -2,9 +2,9 @@
  * Where is a stuck worker?  The Python stack of the threads of another
  * interpreter, read from outside it.
  *
- * A pooled interpreter announces itself (its id and PyInterpreterState)
- * once it exists, and its host thread forgets it just before destroying
- * it.  Reading a stack looks the id up, then -- from the calling thread,
+ * A worker interpreter announces itself (its id and PyInterpreterState)
+ * when its worker starts, and its host thread forgets it just before
+ * destroying it.  Reading a stack looks the id up, then -- from the calling thread,
  * with a thread state made for that interpreter -- takes its GIL and walks
  * the frames of every other thread there, formatting them as a traceback
  * does.  The registry's mutex is held throughout, so the interpreter cannot
@@ -23,19 +23,28 @@ typedef struct known {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static known *registry;
 
+/* Registers the calling interpreter (once: a pooled one announces itself
+ * at the start of every use); its id. */
 static PyObject *announce(PyObject *module, PyObject *unused)
 {
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    int64_t id = PyInterpreterState_GetID(interp);
     known *k = PyMem_RawMalloc(sizeof *k);
     if (k == NULL)
         return PyErr_NoMemory();
-    PyInterpreterState *interp = PyInterpreterState_Get();
-    k->id = PyInterpreterState_GetID(interp);
-    k->interp = interp;
+    *k = (known){.id = id, .interp = interp};
     pthread_mutex_lock(&registry_lock);
-    k->next = registry;
-    registry = k;
+    known *found = registry;
+    while (found != NULL && found->id != id)
+        found = found->next;
+    if (found == NULL) {
+        k->next = registry;
+        registry = k;
+    }
     pthread_mutex_unlock(&registry_lock);
-    return PyLong_FromLongLong(k->id);
+    if (found != NULL)
+        PyMem_RawFree(k);
+    return PyLong_FromLongLong(id);
 }
 
 static PyObject *forget(PyObject *module, PyObject *arg)
