@@ -123,6 +123,10 @@ class _TaskFuture(Future[Any]):
 
 _live_executors: "weakref.WeakSet[Executor]" = weakref.WeakSet()
 
+# How long leaving an Executor's block on Ctrl-C waits for running tasks
+# (twice: before and after waking them) when it has no shutdown_timeout.
+INTERRUPTED_SHUTDOWN_TIMEOUT = 5.0
+
 
 @atexit.register
 def _shut_down_all() -> None:
@@ -238,6 +242,21 @@ class Executor(_BaseExecutor):
         chunks = iter(lambda: list(itertools.islice(pairs, chunksize)), [])
         results = super().map(_worker.run_chunk, itertools.repeat(ref), chunks, timeout=timeout, **limit)
         return itertools.chain.from_iterable(results)
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            self.shutdown(wait=True)
+            return False
+        # Interrupted: drop the queued tasks, wake the running ones out of
+        # cohive calls now, and give the rest a bounded time.
+        if self._shutdown_timeout is None:
+            self._shutdown_timeout = INTERRUPTED_SHUTDOWN_TIMEOUT
+        _cohive._cancel_scope(self._scope)
+        try:
+            self.shutdown(wait=True, cancel_futures=True)
+        except TimeoutError as stuck:
+            warnings.warn(str(stuck), RuntimeWarning, stacklevel=2)
+        return False
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:

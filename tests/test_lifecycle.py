@@ -187,6 +187,24 @@ def test_ctrl_c_at_any_moment_is_a_plain_keyboard_interrupt(delay: float) -> Non
     assert torture.sigint_once(delay) is None
 
 
+def test_ctrl_c_in_an_executor_block_wakes_its_tasks() -> None:
+    out = run_script("""
+        import os, signal, cohive, lifecycle_workers as lw
+        try:
+            with cohive.Executor(2) as ex:
+                blocked = [ex.submit(lw.task_in_queue_get, f"never-{i}") for i in range(2)]
+                queued = ex.submit(lw.leaf, 1)
+                os.kill(os.getpid(), signal.SIGINT)
+                blocked[0].result()  # the Ctrl-C lands while we wait
+        except KeyboardInterrupt:
+            # Each task was woken (or never started); none is left pending.
+            woken = [f.cancelled() or type(f.exception()).__name__ == "WorkerStopped" for f in blocked]
+            print(woken + [queued.cancelled() or queued.result() == 10], flush=True)
+    """)
+    assert out.stdout.strip() == "[True, True, True]", out.stderr
+    assert out.returncode == 0 and out.stderr == ""
+
+
 # --- workers start workers --------------------------------------------------------------
 
 
