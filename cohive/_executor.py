@@ -28,7 +28,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import BrokenExecutor, Future, InvalidStateError
 from concurrent.futures import Executor as _BaseExecutor
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import cohive
 from cohive import _cohive, _ctrl_c, _pool, _worker
@@ -243,7 +243,7 @@ class Executor(_BaseExecutor):
         results = super().map(_worker.run_chunk, itertools.repeat(ref), chunks, timeout=timeout, **limit)
         return itertools.chain.from_iterable(results)
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
             self.shutdown(wait=True)
             return False

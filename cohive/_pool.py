@@ -89,8 +89,20 @@ def start(jobs: list[tuple[str, int, "cohive.Queue[Any]", Any]]) -> None:
     """Runs each (code, cancel scope, reply Queue, tag) in a pooled interpreter."""
     if IN_MAIN_INTERPRETER:
         _start_here(jobs)
-    else:
-        _requests().put(tuple(jobs))
+        return
+    if not _serving().get():
+        raise RuntimeError("a Hive or Executor inside a subinterpreter borrows its workers from the main "
+                           "interpreter's pool, which is not running: import cohive.Hive or cohive.Executor "
+                           "in the main interpreter first")
+    _requests().put(tuple(jobs))
+
+
+def _serving() -> "cohive.Ref[bool]":
+    """True once the thread serving workers' requests runs (and held here, so it lives)."""
+    return cohive.Ref(f"cohive-pool-serving-{os.getpid()}", default=False)
+
+
+_serving_flag: "cohive.Ref[bool] | None" = _serving() if IN_MAIN_INTERPRETER else None
 
 
 def _start_here(jobs: list[tuple[str, int, "cohive.Queue[Any]", Any]] | tuple[Any, ...]) -> None:
@@ -100,8 +112,16 @@ def _start_here(jobs: list[tuple[str, int, "cohive.Queue[Any]", Any]] | tuple[An
         drawn = [_idle.pop() for _ in range(min(len(jobs), len(_idle)))]
     # New ones are created side by side: each creation takes milliseconds.
     created = [Subinterpreter(name="cohive-worker", wait=False) for _ in range(len(jobs) - len(drawn))]
-    for interp in created:
-        interp.wait_created()
+    try:
+        for interp in created:
+            interp.wait_created()
+    except BaseException:
+        # All or none: the drawn ones go back, the new ones are destroyed.
+        with _lock:
+            _idle.extend(drawn)
+        for interp in created:
+            interp.retire()
+        raise
     for interp, (code, scope, reply, tag) in zip(drawn + created, jobs):
         with _lock:
             _running += 1
@@ -128,14 +148,15 @@ def _finished(interp: Subinterpreter, reply: "cohive.Queue[Any]", tag: Any, futu
 
 def _serve_requests() -> None:
     """Starts (once) the thread that starts workers for workers."""
-    global _server, _request_queue
+    global _server, _request_queue, _serving_flag
     with _lock:
         if _server is not None:
             return
-        if _request_queue is None:
-            _request_queue = _requests()
+        if _request_queue is None or _serving_flag is None:  # first use after a fork
+            _request_queue, _serving_flag = _requests(), _serving()
         _server = threading.Thread(target=_serve, args=(_request_queue,), name="cohive-pool", daemon=True)
         _server.start()
+        _serving_flag.set(True)
 
 
 def _serve(requests: "cohive.Queue[Any]") -> None:
@@ -189,9 +210,9 @@ def _before_fork() -> None:
 def _forget_in_child() -> None:
     """After a fork, in the child: the interpreters and their threads stayed
     in the parent."""
-    global _lock, _running, _server, _request_queue
+    global _lock, _running, _server, _request_queue, _serving_flag
     _lock = threading.Lock()
-    _request_queue = None  # not now: a native lock may have been held at the fork
+    _request_queue = _serving_flag = None  # not now: a native lock may have been held at the fork
     _idle.clear()
     _running = 0
     _server = None
@@ -201,5 +222,6 @@ def _forget_in_child() -> None:
 
 
 if IN_MAIN_INTERPRETER:
+    _serve_requests()  # so that workers can start workers from now on
     atexit.register(_close_at_exit)
     os.register_at_fork(before=_before_fork, after_in_child=_forget_in_child)
