@@ -3,7 +3,8 @@
 Side by side, each the median of repeated runs: the standard library's own
 way to run a function in a new isolated interpreter (on 3.14+
 ``concurrent.interpreters.create()`` + ``call()`` + ``close()``; before,
-the private module's create + exec + destroy), a cohive.Executor(1) making
+the private module's create + exec + destroy), the same call in cohive's
+Subinterpreter without and with importing cohive, a cohive.Executor(1) making
 a new interpreter for its first task (pool turned off: create, import
 cohive, the call, destroy), and the same Executor drawing a pooled,
 already-warm interpreter.  A two-worker Hive cycle, cold and warm, last.
@@ -69,6 +70,15 @@ def destroyed() -> None:
         time.sleep(0.0002)
 
 
+def bare_start(imports: str) -> Callable[[], None]:
+    """cohive's Subinterpreter running the stdlib row's call, after `imports`:
+    what the thread and the imports each add."""
+    def start() -> None:
+        with _interpreters.Subinterpreter() as interp:
+            interp.run(f"{imports}import bench_tasks; bench_tasks.nothing(1)")
+    return start
+
+
 def executor_start() -> None:
     with cohive.Executor(1) as ex:
         assert ex.submit(tasks.nothing, 1).result() == 1
@@ -92,9 +102,13 @@ def run(quick: bool = False) -> str:
     repeat = 5 if quick else 30
     name, stdlib = stdlib_start()
     stdlib(), executor_start(), hive_cycle()  # modules imported, caches warm
-    times: dict[str, list[float]] = {"stdlib": [], "cold": [], "warm": [], "hive cold": [], "hive warm": []}
+    bare, with_cohive = bare_start(""), bare_start("import cohive._worker; ")
+    times: dict[str, list[float]] = {"stdlib": [], "bare": [], "with cohive": [], "cold": [], "warm": [],
+                                     "hive cold": [], "hive warm": []}
     for _ in range(repeat):  # interleaved, so that drift on a noisy machine hits every row alike
         times["stdlib"].append(timed(stdlib))
+        times["bare"].append(timed(bare))
+        times["with cohive"].append(timed(with_cohive))
         previous = cohive.set_pool_limit(0)
         destroyed()  # the idle interpreters it let go
         times["cold"].append(timed(executor_start))
@@ -106,6 +120,10 @@ def run(quick: bool = False) -> str:
     med = {k: statistics.median(v) for k, v in times.items()}
     rows = [
         [name, fmt_time(med["stdlib"]), "1.00x"],
+        ["the same call in a cohive Subinterpreter (its own thread)", fmt_time(med["bare"]),
+         f"{med['bare'] / med['stdlib']:.2f}x"],
+        ["... after import cohive._worker (what every worker imports)", fmt_time(med["with cohive"]),
+         f"{med['with cohive'] / med['stdlib']:.2f}x"],
         ["cohive.Executor(1), first task, pool off (new interpreter)", fmt_time(med["cold"]),
          f"{med['cold'] / med['stdlib']:.2f}x"],
         ["cohive.Executor(1), first task, from the pool", fmt_time(med["warm"]),
