@@ -175,26 +175,30 @@ class Subinterpreter:
         self._created.set_result(None)
         try:
             while (job := self._jobs.get()) is not None:
-                code, scope, reset, future = job
-                if future.set_running_or_notify_cancel():
-                    previous = _cohive._enter_scope(scope)
-                    try:
-                        _run(interp, code)
-                        failure: BaseException | None = None
-                    except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                        failure = exc
-                    finally:
-                        _cohive._enter_scope(previous)
-                    if not (reset and _forget_the_use(interp)):
-                        self.reusable = False  # nothing vouches for it now
-                    if failure is None:
-                        future.set_result(None)
-                    else:
-                        future.set_exception(failure)
+                self._serve(interp, *job)
+                job = None  # idle, it holds nothing of the last use (whose Queues would stay alive)
         finally:
             _cohive._forget_interpreter(self.interpreter_id)
             _destroy(interp)
             _hosts.discard(self)
+
+    def _serve(self, interp: Any, code: str, scope: int, reset: bool, future: "Future[None]") -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        previous = _cohive._enter_scope(scope)
+        try:
+            _run(interp, code)
+            failure: BaseException | None = None
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            failure = exc
+        finally:
+            _cohive._enter_scope(previous)
+        if not (reset and _forget_the_use(interp)):
+            self.reusable = False  # nothing vouches for it now
+        if failure is None:
+            future.set_result(None)
+        else:
+            future.set_exception(failure)
 
     def submit(self, code: str, scope: int = 0, *, reset: bool = False) -> "Future[None]":
         """Run code in the interpreter, on its thread, inside cancel scope
