@@ -13,6 +13,7 @@ import bench_prefork  # noqa: E402
 import bench_queue  # noqa: E402
 import bench_scaling  # noqa: E402
 import bench_sharing  # noqa: E402
+import bench_startup  # noqa: E402
 import bench_values  # noqa: E402
 import bench_workers  # noqa: E402
 
@@ -21,6 +22,7 @@ BENCHMARKS = {
     "sharing": bench_sharing,
     "queue": bench_queue,
     "executor": bench_executor,
+    "startup": bench_startup,
     "workers": bench_workers,
     "scaling": bench_scaling,
     "prefork": bench_prefork,

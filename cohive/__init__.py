@@ -40,8 +40,17 @@ from cohive._types import allow, register
 
 __version__ = "0.1.0"
 
+
+class WorkerStopped(BaseException):
+    """Raised in a worker by a cohive call (Queue.get, Ref.wait, Lock.acquire,
+    Event.wait, ...) blocked when its Hive or Executor stops, so that the
+    worker returns.  A BaseException, as asyncio.CancelledError is, so that
+    ``except Exception`` does not swallow it; a Hive worker ending with it
+    ends normally.
+    """
+
+
 __all__ = [
-    "MAX_DEPTH",
     "Barrier",
     "Counter",
     "Event",
@@ -53,17 +62,20 @@ __all__ = [
     "Lock",
     "Map",
     "MapMutation",
+    "MAX_DEPTH",
     "Queue",
     "QueueClosed",
     "Ref",
     "RemoteTraceback",
     "Semaphore",
+    "WorkerError",
+    "WorkerStopped",
+    "allow",
     "freeze",
     "native_bytes",
-    "thaw",
-    "WorkerError",
-    "allow",
     "register",
+    "set_pool_limit",
+    "thaw",
 ]
 
 # The parts of the API written in Python, handed to the extension by name.
@@ -86,7 +98,7 @@ del _types, _views, _waiting, _register
 
 # Loaded on first use: worker interpreters import cohive too, so keep that light.
 _LAZY = {"Executor": "cohive._executor", "RemoteTraceback": "cohive._executor", "WorkerError": "cohive._executor",
-         "Hive": "cohive._hive"}
+         "Hive": "cohive._hive", "set_pool_limit": "cohive._pool"}
 
 
 def __getattr__(name: str) -> object:
@@ -100,3 +112,4 @@ def __getattr__(name: str) -> object:
 if TYPE_CHECKING:
     from cohive._executor import Executor, RemoteTraceback, WorkerError
     from cohive._hive import Hive
+    from cohive._pool import set_pool_limit

@@ -1,10 +1,19 @@
 """cohive.Executor: concurrent.futures on worker interpreters.
 
 Each worker is an isolated interpreter with its own GIL, on its own thread,
-created once and reused.  Tasks go to the workers through one cohive.Queue
-(whichever worker is free takes the next), results come back through
-another, read by one thread that completes the Futures.  Arguments and
-results are frozen values, so a 1M-key Map argument costs O(1).
+borrowed from the process-wide pool (cohive/_pool.py) for the Executor's
+life.  Tasks go to the workers through one cohive.Queue (whichever worker
+is free takes the next), results come back through another, read by one
+thread that completes the Futures; when a worker's loop ends, the pool
+says so on that same Queue, and the reader ends once every worker has.
+Arguments and results are frozen values, so a 1M-key Map argument costs O(1).
+
+Shutdown waits for the running tasks, as concurrent.futures does.  With
+``shutdown_timeout``, tasks still running after
+it are woken the same way, and those still running after it once more are
+named in a TimeoutError and left behind.  Created inside a worker, an
+Executor's threads are ordinary (not daemon) threads and its cancel scope
+sits inside the worker's.
 """
 
 import atexit
@@ -14,16 +23,16 @@ import pickle
 import queue
 import sys
 import threading
-import uuid
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import BrokenExecutor, Future, InvalidStateError
 from concurrent.futures import Executor as _BaseExecutor
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import cohive
-from cohive import _worker
-from cohive._interpreters import Subinterpreter
+from cohive import _cohive, _ctrl_c, _pool, _worker
+from cohive._interpreters import IN_MAIN_INTERPRETER, stuck_report
 from cohive._shipping import function_ref
 
 _T = TypeVar("_T")
@@ -56,6 +65,19 @@ class WorkerError(RuntimeError):
         self.type_name, self.message, self.traceback = type_name, message, traceback_text
         self.worker_id, self.exception = worker_id, exception
 
+    def __reduce__(self) -> Any:
+        # Pickles (with its cause) so that a grandchild worker's failure
+        # reaches the main interpreter whole through its parent worker.
+        return (_rebuild_worker_error, (self.type_name, self.message, self.traceback, self.worker_id,
+                                        self.exception))
+
+
+def _rebuild_worker_error(type_name: str, message: str, traceback_text: str, worker_id: int | None,
+                          exception: BaseException | None) -> WorkerError:
+    error = WorkerError(type_name, message, traceback_text, worker_id=worker_id, exception=exception)
+    error.__cause__ = exception
+    return error
+
 
 def _unpickle(record: Any) -> BaseException | None:
     if record["pickled"] is None:
@@ -87,9 +109,9 @@ def worker_error(worker_id: int, record: Any) -> WorkerError:
 
 
 class _TaskFuture(Future[Any]):
-    def __init__(self, executor: "Executor", task_id: int) -> None:
+    def __init__(self, executor: "Executor", task_id: int, function_name: str) -> None:
         super().__init__()
-        self._executor, self._task_id = executor, task_id
+        self._executor, self._task_id, self.function_name = executor, task_id, function_name
 
     def cancel(self) -> bool:
         if not super().cancel():
@@ -101,10 +123,16 @@ class _TaskFuture(Future[Any]):
 
 _live_executors: "weakref.WeakSet[Executor]" = weakref.WeakSet()
 
+# How long leaving an Executor's block on Ctrl-C waits for running tasks
+# (twice: before and after waking them) when it has no shutdown_timeout.
+INTERRUPTED_SHUTDOWN_TIMEOUT = 5.0
+
 
 @atexit.register
 def _shut_down_all() -> None:
     for executor in list(_live_executors):
+        if executor._shutdown_timeout is None:
+            executor._shutdown_timeout = _pool.EXIT_TIMEOUT / 2
         executor.shutdown(wait=True)
 
 
@@ -116,6 +144,11 @@ class Executor(_BaseExecutor):
     arguments and results must be shareable (they are frozen).  An exception
     raised by a task re-raises from ``Future.result()``, with the remote
     traceback as its ``__cause__``.
+
+    ``shutdown_timeout`` (None: wait as long as the tasks take) bounds how
+    long ``shutdown(wait=True)`` waits for running tasks: after it their
+    blocking cohive calls raise WorkerStopped, and tasks still running
+    after it once more are named in a TimeoutError and left behind.
     """
 
     def __init__(
@@ -124,12 +157,15 @@ class Executor(_BaseExecutor):
         *,
         initializer: Callable[..., object] | None = None,
         initargs: tuple[Any, ...] = (),
+        shutdown_timeout: float | None = None,
     ) -> None:
         if max_workers is None:
             max_workers = os.cpu_count() or 1
         if max_workers <= 0:
             raise ValueError(f"max_workers must be greater than 0, not {max_workers}")
-        prefix = f"cohive-executor-{uuid.uuid4().hex}"
+        if shutdown_timeout is not None and not shutdown_timeout >= 0:
+            raise ValueError(f"shutdown_timeout must be a number >= 0 or None, not {shutdown_timeout!r}")
+        prefix = f"cohive-executor-{os.urandom(16).hex()}"
         settings = (function_ref(initializer) if initializer is not None else None, tuple(initargs))
         self._settings = cohive.Ref(f"{prefix}-settings", default=settings)
         self._inbox: cohive.Queue[Any] = cohive.Queue(name=f"{prefix}-in")
@@ -141,16 +177,29 @@ class Executor(_BaseExecutor):
         self._shutdown = False
         self._broken: BaseException | None = None
         self._joined = threading.Event()
-        self._workers = [Subinterpreter(name=f"cohive-executor-worker-{i}") for i in range(max_workers)]
+        self._count = max_workers
+        self._exited: set[int] = set()
+        self._interpreter_ids: dict[int, int] = {}  # worker index: the interpreter it runs in
+        self._shutdown_timeout = shutdown_timeout
+        self._scope = _cohive._new_scope()
         code = (
             "from cohive._worker import serve_executor\n"
             f"serve_executor({prefix + '-in'!r}, {prefix + '-out'!r}, {prefix + '-cancelled'!r}, "
-            f"{prefix + '-settings'!r})\n"
+            f"{prefix + '-settings'!r}, {{}})\n"
         )
-        self._serving = [w.submit(code) for w in self._workers]
-        self._reader = threading.Thread(target=self._read_results, name="cohive-executor-results", daemon=True)
-        self._reader.start()
-        _live_executors.add(self)
+        self._reader = threading.Thread(target=self._read_results, name="cohive-executor-results",
+                                        daemon=IN_MAIN_INTERPRETER)
+        with _ctrl_c.held():
+            self._reader.start()
+            _live_executors.add(self)
+            try:
+                _pool.start([(code.format(i), self._scope, self._outbox, ("worker", i)) for i in range(max_workers)])
+            except BaseException:
+                self._inbox.close()
+                for i in range(max_workers):
+                    self._outbox.put((("worker", i), "exited", None))
+                self._join()
+                raise
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> "Future[_T]":
         ref = function_ref(fn)
@@ -160,7 +209,7 @@ class Executor(_BaseExecutor):
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
             task_id = next(self._ids)
-            future = _TaskFuture(self, task_id)
+            future = _TaskFuture(self, task_id, ref[1])
             self._futures[task_id] = future
             try:
                 self._inbox.put((task_id, ref, args, kwargs))
@@ -194,6 +243,21 @@ class Executor(_BaseExecutor):
         results = super().map(_worker.run_chunk, itertools.repeat(ref), chunks, timeout=timeout, **limit)
         return itertools.chain.from_iterable(results)
 
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
+        if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            self.shutdown(wait=True)
+            return False
+        # Interrupted: drop the queued tasks, wake the running ones out of
+        # cohive calls now, and give the rest a bounded time.
+        if self._shutdown_timeout is None:
+            self._shutdown_timeout = INTERRUPTED_SHUTDOWN_TIMEOUT
+        _cohive._cancel_scope(self._scope)
+        try:
+            self.shutdown(wait=True, cancel_futures=True)
+        except TimeoutError as stuck:
+            warnings.warn(str(stuck), RuntimeWarning, stacklevel=2)
+        return False
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
             self._shutdown = True
@@ -202,7 +266,7 @@ class Executor(_BaseExecutor):
                     Future.cancel(future)
         self._inbox.close()  # workers finish what is queued, then their loops end
         if wait:
-            self._join()
+            _ctrl_c.finish(self._join)
         else:
             threading.Thread(target=self._join, name="cohive-executor-shutdown", daemon=True).start()
 
@@ -221,17 +285,60 @@ class Executor(_BaseExecutor):
     def _join(self) -> None:
         if self._joined.is_set():
             return
-        for serving in self._serving:
-            serving.exception()  # the serve loops end once the inbox is closed and drained
-        for worker in self._workers:
-            worker.close()
-        self._outbox.close()
-        self._reader.join()
+        timeout = self._shutdown_timeout
+        self._reader.join(timeout)
+        if self._reader.is_alive():
+            _cohive._cancel_scope(self._scope)  # wake the tasks blocked in cohive calls
+            self._reader.join(timeout)
+        stuck = self._stuck_report() if self._reader.is_alive() else None
+        if stuck is not None:
+            self._outbox.close()
+            self._reader.join()
+        _cohive._free_scope(self._scope)
+        self._settle_abandoned()
         self._joined.set()
         _live_executors.discard(self)
+        if stuck is not None:
+            raise TimeoutError(stuck)
+
+    def _settle_abandoned(self) -> None:
+        """Futures no worker will complete (their worker stopped or was left
+        behind) fail with WorkerStopped."""
+        with self._lock:
+            left, self._futures = list(self._futures.values()), {}
+        for future in left:
+            try:
+                future.set_exception(cohive.WorkerStopped("the Executor stopped before this task ended"))
+            except InvalidStateError:
+                pass  # cancelled meanwhile
+
+    def _stuck_report(self) -> str:
+        stuck = [i for i in range(self._count) if i not in self._exited]
+        with self._lock:
+            running = ", ".join(sorted({f.function_name for f in self._futures.values() if not f.done()})) or "?"
+        return stuck_report(
+            f"{len(stuck)} of {self._count} executor workers still running {2 * (self._shutdown_timeout or 0):g} s "
+            f"after shutdown (tasks of {running}), blocked outside cohive (cohive's own calls were woken); "
+            "left running:",
+            {f"worker {i}": self._interpreter_ids.get(i) for i in stuck})
 
     def _read_results(self) -> None:
-        for task_id, ok, payload in self._outbox:
+        try:
+            self._read_until_workers_exit()
+        except cohive.QueueClosed:
+            pass  # given up on stuck workers
+
+    def _read_until_workers_exit(self) -> None:
+        while len(self._exited) < self._count:
+            task_id, ok, payload = self._outbox.get()
+            if isinstance(task_id, tuple):  # ("worker", index): it started, or its loop ended
+                if ok == "started":
+                    self._interpreter_ids[task_id[1]] = payload
+                    continue
+                self._exited.add(task_id[1])
+                if payload is not None:
+                    self._break(RuntimeError(payload))
+                continue
             if task_id == -1:
                 self._break(rebuild_exception(payload))
                 continue

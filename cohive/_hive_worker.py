@@ -62,12 +62,14 @@ def serve_hive(config_name: str, worker_id: int) -> None:
     except BaseException as exc:  # noqa: BLE001 - start-up failed: reported, the Hive fails fast
         control.put((worker_id, "failed", error_record(exc)))
         return
-    control.put((worker_id, "started", None))
+    control.put((worker_id, "started", cohive._cohive._announce_interpreter()))
     try:
         if config["is_async"]:
             _run_async(fn, ctx, args, config["stop"])
         else:
             fn(ctx, *args)
+    except cohive.WorkerStopped:
+        pass  # the Hive stopped while the worker waited in a cohive call: a normal end
     except BaseException as exc:  # noqa: BLE001 - handed to the main interpreter
         control.put((worker_id, "failed", error_record(exc)))
 

@@ -4,10 +4,11 @@ Tasks arrive on a Queue as (task_id, function ref, args, kwargs) and results
 go back as (task_id, True, result) or (task_id, False, error record); the
 error record carries the exception pickled when it can be, and always its
 type, message and formatted traceback.
+
+pickle and traceback are imported only when a task fails: every worker
+interpreter imports this module, and they are most of what it would cost.
 """
 
-import pickle
-import traceback
 from typing import Any
 
 import cohive
@@ -15,6 +16,9 @@ from cohive._shipping import FunctionRef, resolve
 
 
 def error_record(exc: BaseException) -> "cohive.Map[str, Any]":
+    import pickle
+    import traceback
+
     try:
         pickled: bytes | None = pickle.dumps(exc)
     except Exception:  # noqa: BLE001 - an unpicklable exception still gets reported
@@ -34,9 +38,10 @@ def shareable_result(ref: FunctionRef, result: Any) -> Any:
         raise type(exc)(f"the result of {ref[1]} cannot be sent back from the worker: {exc}") from None
 
 
-def serve_executor(inbox_name: str, outbox_name: str, cancelled_name: str, settings_name: str) -> None:
+def serve_executor(inbox_name: str, outbox_name: str, cancelled_name: str, settings_name: str, index: int) -> None:
     inbox: cohive.Queue[Any] = cohive.Queue(name=inbox_name)
     outbox: cohive.Queue[Any] = cohive.Queue(name=outbox_name)
+    outbox.put((("worker", index), "started", cohive._cohive._announce_interpreter()))
     cancelled: cohive.Ref[Any] = cohive.Ref(cancelled_name)
     settings: cohive.Ref[Any] = cohive.Ref(settings_name)
     initializer, initargs = settings.get()
@@ -46,6 +51,13 @@ def serve_executor(inbox_name: str, outbox_name: str, cancelled_name: str, setti
         except BaseException as exc:  # noqa: BLE001 - reported; the executor is then broken
             outbox.put((-1, False, error_record(exc)))
             return
+    try:
+        _serve_tasks(inbox, outbox, cancelled)
+    except cohive.WorkerStopped:
+        pass  # the Executor stopped waiting: the tasks left are its to settle
+
+
+def _serve_tasks(inbox: "cohive.Queue[Any]", outbox: "cohive.Queue[Any]", cancelled: "cohive.Ref[Any]") -> None:
     functions: dict[Any, Any] = {}
     for task_id, ref, args, kwargs in inbox:
         if task_id in cancelled.get():

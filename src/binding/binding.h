@@ -194,6 +194,12 @@ int cohive_deadline(PyObject *timeout, double *deadline);
 /* Sleeps on a semaphore waiter with the GIL released, running signal
  * handlers when a signal interrupts: 1 woken, 0 timed out, -1 exception. */
 int cohive_sleep(ch_waiter *w, double deadline);
+/* cohive_sleep for a thread outside any cancel scope (waiting.c); the one
+ * above (cancel.c) also raises cohive.WorkerStopped when the thread's
+ * scope is cancelled. */
+int cohive_sleep_uncancelled(ch_waiter *w, double deadline);
+int cohive_add_cancel_functions(PyObject *module);
+int cohive_add_stack_functions(PyObject *module); /* stack.c: where a stuck worker is */
 
 /* --- fork.c: named objects belong to their process ------------------------------ */
 

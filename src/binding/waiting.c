@@ -21,7 +21,7 @@ int cohive_deadline(PyObject *timeout, double *deadline)
     return 0;
 }
 
-int cohive_sleep(ch_waiter *w, double deadline)
+int cohive_sleep_uncancelled(ch_waiter *w, double deadline)
 {
     bool woken;
     Py_BEGIN_ALLOW_THREADS

@@ -103,6 +103,11 @@ void ch_waitlist_remove(ch_waitlist *list, ch_waiter *w)
 static void wake(ch_waiter *w)
 {
     w->notified = true;
+    ch_waiter_interrupt(w);
+}
+
+void ch_waiter_interrupt(ch_waiter *w)
+{
     if (w->kind == CH_WAITER_SEM) {
         sem_post(&w->sem);
     } else {

@@ -60,6 +60,10 @@ bool ch_waiter_spin(ch_waiter *w, double deadline);
  * (seconds since an arbitrary epoch; negative: none) or until a signal. */
 ch_sleep_result ch_waiter_sleep(ch_waiter *w, double deadline);
 
+/* Wakes a sleeping waiter without marking it notified: for a reason of
+ * its own (a cancel scope, cancel.h), not its owner's. */
+void ch_waiter_interrupt(ch_waiter *w);
+
 /* Empties an fd waiter after the event loop saw it readable. */
 void ch_waiter_drain(ch_waiter *w);
 
