@@ -2,8 +2,8 @@
  * cohive.Queue: a per-interpreter handle on a native FIFO (core/queue.h).
  *
  * Items are frozen on put, before anything is enqueued, and travel by
- * reference.  Blocking calls sleep on a semaphore with the GIL released;
- * asyncio calls (cohive/_waiting.py) watch an eventfd and retry with
+ * reference.  Blocking calls sleep on a waiter (core/sync.h) with the GIL
+ * released; asyncio calls (cohive/_waiting.py) watch its fd and retry with
  * _try_get/_try_put, which never block.
  */
 #include "binding.h"
@@ -183,8 +183,8 @@ static void spin_for_item(ch_queue *q, double seconds)
         return;
     Py_BEGIN_ALLOW_THREADS
     double until = ch_monotonic() + seconds;
-    while (ch_queue_size(q) == 0 && !ch_queue_is_closed(q) && ch_monotonic() < until) {
-    }
+    while (ch_queue_size(q) == 0 && !ch_queue_is_closed(q) && ch_monotonic() < until)
+        ch_spin_pause();
     Py_END_ALLOW_THREADS
 }
 
