@@ -28,10 +28,21 @@ import cohive  # noqa: E402
 from cohive._interpreters import Subinterpreter  # noqa: E402
 from harness import fmt_rate, fmt_time, table  # noqa: E402
 
+import bench_tasks  # noqa: E402
+
 try:
     import _interpqueues  # 3.13+
 except ImportError:
     _interpqueues = None
+# Its private signatures changed in 3.14: create(maxsize, fmt, unboundop) and
+# put(qid, obj, fmt, unboundop) became create(maxsize, unboundop, fallback)
+# and put(qid, obj, unboundop).  Unbound items are replaced (3) either way.
+IQ_CREATE, IQ_PUT_ARGS = ((3, -1), (3,)) if sys.version_info >= (3, 14) else ((0, 3), (0, 3))
+IQ_PUT = ", ".join(map(str, IQ_PUT_ARGS))
+try:
+    import concurrent.interpreters as stdlib_interpreters  # 3.14+: the public API
+except ImportError:
+    stdlib_interpreters = None
 
 KB_DICT = {f"field{i:02d}": f"value-{i:03d}" for i in range(40)}  # about 1 KB pickled
 COUNTS = {"small int": 200_000, "short str": 200_000, "1 KB dict": 50_000, "1M-key map": 5}
@@ -84,7 +95,7 @@ for item in items:
 
 
 def interpqueue_stream(worker: Subinterpreter, kind: str, n: int) -> float:
-    qid = _interpqueues.create(0, 0, 3)
+    qid = _interpqueues.create(0, *IQ_CREATE)
     go = name("go")
     go_ref = cohive.Ref(go, default=False)
     pickled = kind in ("1 KB dict", "1M-key map")
@@ -96,7 +107,7 @@ go = cohive.Ref({go!r})
 go.set("ready")
 go.wait(1, timeout=120)
 for item in items:
-    _interpqueues.put({qid}, pickle.dumps(item) if {pickled} else item, 0, 3)
+    _interpqueues.put({qid}, pickle.dumps(item) if {pickled} else item, {IQ_PUT})
 """)
     go_ref.wait(0, timeout=120)
     start = time.perf_counter()
@@ -222,7 +233,7 @@ for item in q_in:
 
 
 def interpqueue_round_trip(worker: Subinterpreter) -> float:
-    q_in, q_out = _interpqueues.create(0, 0, 3), _interpqueues.create(0, 0, 3)
+    q_in, q_out = _interpqueues.create(0, *IQ_CREATE), _interpqueues.create(0, *IQ_CREATE)
     running = worker.submit(f"""
 import _interpqueues
 while True:
@@ -230,13 +241,13 @@ while True:
         item = _interpqueues.get({q_in})[0]
     except _interpqueues.QueueError:
         continue
-    _interpqueues.put({q_out}, item, 0, 3)
+    _interpqueues.put({q_out}, item, {IQ_PUT})
     if item == -2:
         break
 """)
 
     def call(i: int) -> None:
-        _interpqueues.put(q_in, i, 0, 3)
+        _interpqueues.put(q_in, i, *IQ_PUT_ARGS)
         while True:
             try:
                 _interpqueues.get(q_out)
@@ -298,16 +309,55 @@ def thread_round_trip() -> float:
     return per_trip
 
 
+# The public queue's blocking get sleeps 10 ms between polls: few rounds suffice.
+STDLIB_ROUNDS = 100
+
+
+def stdlib_round_trip() -> float:
+    """concurrent.interpreters.Queue as documented: blocking put and get."""
+    interp = stdlib_interpreters.create()
+    q_in, q_out = stdlib_interpreters.create_queue(), stdlib_interpreters.create_queue()
+    echo = interp.call_in_thread(bench_tasks.echo, q_in, q_out)
+    q_in.put(-1)
+    q_out.get(timeout=120)
+    start = time.perf_counter()
+    for i in range(STDLIB_ROUNDS):
+        q_in.put(i)
+        q_out.get(timeout=120)
+    per_trip = (time.perf_counter() - start) / STDLIB_ROUNDS
+    q_in.put(None)
+    echo.join(120)
+    interp.close()
+    return per_trip
+
+
+def stdlib_stream(n: int) -> float:
+    """Small ints through concurrent.interpreters.Queue, blocking get."""
+    interp = stdlib_interpreters.create()
+    q = stdlib_interpreters.create_queue()
+    start = time.perf_counter()
+    producer = interp.call_in_thread(bench_tasks.produce, q, n)
+    for _ in range(n):
+        q.get(timeout=120)
+    elapsed = time.perf_counter() - start
+    producer.join(120)
+    interp.close()
+    return n / elapsed
+
+
 def round_trips() -> str:
     with Subinterpreter() as worker:
         sync = median_of(lambda: cohive_round_trip(worker, False), 5)
         async_ = median_of(lambda: cohive_round_trip(worker, True), 5)
         stdlib = median_of(lambda: interpqueue_round_trip(worker), 5) if _interpqueues else None
+    public = median_of(stdlib_round_trip, 3) if stdlib_interpreters else None
     procs = median_of(mp_round_trip, 3)
     threads = median_of(thread_round_trip, 5)
     rows = [
         ["cohive.Queue, sync (interpreters)", fmt_time(sync), "1.00x"],
         ["cohive.Queue, asyncio get_async/put_async", fmt_time(async_), f"{async_ / sync:.2f}x"],
+        ["concurrent.interpreters.Queue, blocking get (3.14+)", fmt_time(public) if public else "n/a",
+         f"{public / sync:.0f}x" if public else ""],
         ["_interpqueues, both sides spinning", fmt_time(stdlib) if stdlib else "n/a",
          f"{stdlib / sync:.2f}x" if stdlib else ""],
         ["multiprocessing Pipe (processes)", fmt_time(procs), f"{procs / sync:.2f}x"],
@@ -316,8 +366,24 @@ def round_trips() -> str:
     return table("Round trip of an int to an echo worker and back", ["channel", "round trip", "vs cohive sync"], rows)
 
 
+def public_throughput(quick: bool) -> str:
+    n = 20_000 if quick else 200_000
+    no_big = name("none")
+    keep = cohive.Ref(no_big, default=None)
+    with Subinterpreter() as worker:
+        ours = median_of(lambda: cohive_stream(worker, "small int", n, no_big))
+    del keep
+    public = median_of(lambda: stdlib_stream(n))
+    return table("Small ints per second through the stdlib's public queue (3.14+), blocking calls on both sides",
+                 ["cohive.Queue", "concurrent.interpreters.Queue", "cohive vs stdlib"],
+                 [[fmt_rate(ours), fmt_rate(public), f"{ours / public:.1f}x"]])
+
+
 def run(quick: bool = False) -> str:
-    return "\n".join([throughput(quick), round_trips()])
+    parts = [throughput(quick), round_trips()]
+    if stdlib_interpreters is not None:
+        parts.append(public_throughput(quick))
+    return "\n".join(parts)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import pickle
 import queue
 import sys
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -24,9 +25,15 @@ from typing import Any, TypeVar
 import cohive
 from cohive import _worker
 from cohive._interpreters import Subinterpreter
-from cohive._shipping import function_ref
+from cohive._shipping import FunctionRef, function_ref
 
 _T = TypeVar("_T")
+
+# How long a thread about to wait for a result reads it off the outbox
+# itself (see Executor._collect_briefly): long enough for a trivial task's
+# round trip, short enough that waiting on a slow task wastes little CPU.
+_COLLECT_SECONDS = 100e-6
+_NOTHING = object()
 
 
 class RemoteTraceback(Exception):
@@ -91,6 +98,14 @@ class _TaskFuture(Future[Any]):
         super().__init__()
         self._executor, self._task_id = executor, task_id
 
+    def result(self, timeout: float | None = None) -> Any:
+        self._executor._collect_briefly(self, timeout)
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        self._executor._collect_briefly(self, timeout)
+        return super().exception(timeout)
+
     def cancel(self) -> bool:
         if not super().cancel():
             return False
@@ -136,6 +151,7 @@ class Executor(_BaseExecutor):
         self._outbox: cohive.Queue[Any] = cohive.Queue(name=f"{prefix}-out")
         self._cancelled: cohive.Ref[Any] = cohive.Ref(f"{prefix}-cancelled", default=cohive.Map())
         self._futures: dict[int, _TaskFuture] = {}
+        self._function_refs: dict[Callable[..., Any], FunctionRef] = {}
         self._ids = itertools.count()
         self._lock = threading.Lock()
         self._shutdown = False
@@ -153,7 +169,7 @@ class Executor(_BaseExecutor):
         _live_executors.add(self)
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> "Future[_T]":
-        ref = function_ref(fn)
+        ref = self._function_ref(fn)
         with self._lock:
             if self._broken is not None:
                 raise BrokenExecutor(f"the executor is broken: {self._broken}") from self._broken
@@ -169,6 +185,16 @@ class Executor(_BaseExecutor):
                 message = str(exc).replace("item[2]", "args", 1).replace("item[3]", "kwargs", 1)
                 raise type(exc)(f"cannot send the arguments of {ref[1]} to a worker: {message}") from None
         return future
+
+    def _function_ref(self, fn: Callable[..., Any]) -> FunctionRef:
+        # Looked up once per function: it costs microseconds a task otherwise.
+        try:
+            return self._function_refs[fn]
+        except KeyError:
+            ref = self._function_refs[fn] = function_ref(fn)
+            return ref
+        except TypeError:  # unhashable: function_ref explains what can be sent
+            return function_ref(fn)
 
     def map(
         self,
@@ -188,7 +214,7 @@ class Executor(_BaseExecutor):
             limit["buffersize"] = buffersize
         if chunksize == 1:
             return super().map(fn, *iterables, timeout=timeout, **limit)
-        ref = function_ref(fn)
+        ref = self._function_ref(fn)
         pairs = zip(*iterables)
         chunks = iter(lambda: list(itertools.islice(pairs, chunksize)), [])
         results = super().map(_worker.run_chunk, itertools.repeat(ref), chunks, timeout=timeout, **limit)
@@ -231,21 +257,43 @@ class Executor(_BaseExecutor):
         _live_executors.discard(self)
 
     def _read_results(self) -> None:
-        for task_id, ok, payload in self._outbox:
-            if task_id == -1:
-                self._break(rebuild_exception(payload))
-                continue
-            with self._lock:
-                future = self._futures.pop(task_id, None)
-            if future is None:
-                continue
+        for result in self._outbox:
+            self._deliver(result)
+
+    def _collect_briefly(self, future: _TaskFuture, timeout: float | None) -> None:
+        """A thread about to wait for `future` reads the outbox itself for a
+        few microseconds (GIL released) first: a quick task's result then
+        reaches it without waking the reader thread and then this one, two
+        thread wake-ups of tens of microseconds each."""
+        deadline = time.perf_counter() + min(_COLLECT_SECONDS, _COLLECT_SECONDS if timeout is None else timeout)
+        while not future.done():
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return
             try:
-                if ok:
-                    future.set_result(payload)
-                else:
-                    future.set_exception(rebuild_exception(payload))
-            except InvalidStateError:
-                pass  # cancelled meanwhile
+                result = self._outbox._try_get(None, _NOTHING, left)
+            except cohive.QueueClosed:
+                return
+            if result is _NOTHING:
+                return
+            self._deliver(result)
+
+    def _deliver(self, result: Any) -> None:
+        task_id, ok, payload = result
+        if task_id == -1:
+            self._break(rebuild_exception(payload))
+            return
+        with self._lock:
+            future = self._futures.pop(task_id, None)
+        if future is None:
+            return
+        try:
+            if ok:
+                future.set_result(payload)
+            else:
+                future.set_exception(rebuild_exception(payload))
+        except InvalidStateError:
+            pass  # cancelled meanwhile
 
     def _break(self, cause: BaseException) -> None:
         with self._lock:
