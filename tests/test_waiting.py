@@ -85,3 +85,21 @@ def test_a_wake_up_reaches_a_thread_sleeping_on_a_condition_variable() -> None:
     q.put("item")
     t.join(TIMEOUT)
     assert got == [(True, "item")]
+
+
+def test_items_put_while_a_getter_spins_still_reach_a_sleeping_getter() -> None:
+    """A put leaves a spinning getter to take the item and wakes nobody; an
+    item the spinner leaves behind must still wake the sleeper."""
+    busy = object()
+    for _ in range(50):
+        q = cohive.Queue()
+        got: list[object] = []
+        sleeper = threading.Thread(target=lambda: got.append(q.get(timeout=TIMEOUT)))  # noqa: B023
+        spinner = threading.Thread(target=lambda: got.append(q._try_get(None, busy, 30.0)))  # noqa: B023
+        sleeper.start()
+        spinner.start()
+        q.put("a")
+        q.put("b")
+        spinner.join(TIMEOUT)
+        sleeper.join(TIMEOUT)
+        assert sorted(got, key=str) == ["a", "b"]
