@@ -131,6 +131,7 @@ def import_module(name: str) -> Any:
         raise ImportError(
             f"{extension}{via} cannot be imported in a cohive worker: it is a C extension built with "
             "single-phase init, which CPython refuses to load in an isolated subinterpreter; "
-            "known ones include numpy, orjson, msgspec and pydantic-core",
+            "known ones include numpy, orjson, msgspec and pydantic-core (cohive's docs/extensions.md "
+            "shows ways around it)",
             name=extension,
         ) from exc
