@@ -86,8 +86,7 @@ def measure(quick: bool = False) -> dict[str, dict[str, float]]:
     return results
 
 
-def run(quick: bool = False) -> str:
-    results = measure(quick)
+def report(results: dict[str, dict[str, float]]) -> str:
     ours = results["cohive.Executor"]
     rows = []
     for name, r in results.items():
@@ -101,4 +100,4 @@ def run(quick: bool = False) -> str:
 
 
 if __name__ == "__main__":
-    print(run("--quick" in sys.argv))
+    print(report(measure("--quick" in sys.argv)))

@@ -345,46 +345,71 @@ def stdlib_stream(n: int) -> float:
     return n / elapsed
 
 
-def round_trips() -> str:
+ROUND_TRIP_CHANNELS = {
+    "cohive sync": "cohive.Queue, sync (interpreters)",
+    "cohive async": "cohive.Queue, asyncio get_async/put_async",
+    "stdlib public": "concurrent.interpreters.Queue, blocking get (3.14+)",
+    "stdlib spinning": "_interpqueues, both sides spinning",
+    "processes": "multiprocessing Pipe (processes)",
+    "threads": "queue.Queue (threads)",
+}
+
+
+def round_trip_times() -> dict[str, float | None]:
+    """Median seconds per round trip, by channel (None where this Python lacks it)."""
     with Subinterpreter() as worker:
         sync = median_of(lambda: cohive_round_trip(worker, False), 5)
         async_ = median_of(lambda: cohive_round_trip(worker, True), 5)
-        stdlib = median_of(lambda: interpqueue_round_trip(worker), 5) if _interpqueues else None
-    public = median_of(stdlib_round_trip, 3) if stdlib_interpreters else None
-    procs = median_of(mp_round_trip, 3)
-    threads = median_of(thread_round_trip, 5)
-    rows = [
-        ["cohive.Queue, sync (interpreters)", fmt_time(sync), "1.00x"],
-        ["cohive.Queue, asyncio get_async/put_async", fmt_time(async_), f"{async_ / sync:.2f}x"],
-        ["concurrent.interpreters.Queue, blocking get (3.14+)", fmt_time(public) if public else "n/a",
-         f"{public / sync:.0f}x" if public else ""],
-        ["_interpqueues, both sides spinning", fmt_time(stdlib) if stdlib else "n/a",
-         f"{stdlib / sync:.2f}x" if stdlib else ""],
-        ["multiprocessing Pipe (processes)", fmt_time(procs), f"{procs / sync:.2f}x"],
-        ["queue.Queue (threads)", fmt_time(threads), f"{threads / sync:.2f}x"],
-    ]
+        spinning = median_of(lambda: interpqueue_round_trip(worker), 5) if _interpqueues else None
+    return {
+        "cohive sync": sync,
+        "cohive async": async_,
+        "stdlib public": median_of(stdlib_round_trip, 3) if stdlib_interpreters else None,
+        "stdlib spinning": spinning,
+        "processes": median_of(mp_round_trip, 3),
+        "threads": median_of(thread_round_trip, 5),
+    }
+
+
+def round_trips(times: dict[str, float | None]) -> str:
+    sync = times["cohive sync"]
+    assert sync is not None
+    rows = [[label, fmt_time(t) if t else "n/a", f"{t / sync:.2f}x" if t else ""]
+            for key, label in ROUND_TRIP_CHANNELS.items() for t in [times[key]]]
     return table("Round trip of an int to an echo worker and back", ["channel", "round trip", "vs cohive sync"], rows)
 
 
-def public_throughput(quick: bool) -> str:
+def public_throughput(quick: bool) -> dict[str, float]:
+    """Small ints per second, cohive.Queue and the stdlib's public queue, blocking calls."""
     n = 20_000 if quick else 200_000
     no_big = name("none")
     keep = cohive.Ref(no_big, default=None)
     with Subinterpreter() as worker:
         ours = median_of(lambda: cohive_stream(worker, "small int", n, no_big))
     del keep
-    public = median_of(lambda: stdlib_stream(n))
-    return table("Small ints per second through the stdlib's public queue (3.14+), blocking calls on both sides",
-                 ["cohive.Queue", "concurrent.interpreters.Queue", "cohive vs stdlib"],
-                 [[fmt_rate(ours), fmt_rate(public), f"{ours / public:.1f}x"]])
+    return {"cohive": ours, "stdlib public": median_of(lambda: stdlib_stream(n))}
 
 
-def run(quick: bool = False) -> str:
-    parts = [throughput(quick), round_trips()]
-    if stdlib_interpreters is not None:
-        parts.append(public_throughput(quick))
+def measure(quick: bool = False) -> dict[str, Any]:
+    """What the tables and the plots show: round trips, and streams against the public stdlib queue."""
+    return {
+        "round_trip": round_trip_times(),
+        "public_stream": public_throughput(quick) if stdlib_interpreters is not None else None,
+        "streams": throughput(quick),
+    }
+
+
+def report(data: dict[str, Any]) -> str:
+    parts = [data["streams"], round_trips(data["round_trip"])]
+    if data["public_stream"] is not None:
+        rates = data["public_stream"]
+        parts.append(table(
+            "Small ints per second through the stdlib's public queue (3.14+), blocking calls on both sides",
+            ["cohive.Queue", "concurrent.interpreters.Queue", "cohive vs stdlib"],
+            [[fmt_rate(rates["cohive"]), fmt_rate(rates["stdlib public"]),
+              f"{rates['cohive'] / rates['stdlib public']:.1f}x"]]))
     return "\n".join(parts)
 
 
 if __name__ == "__main__":
-    print(run("--quick" in sys.argv))
+    print(report(measure("--quick" in sys.argv)))

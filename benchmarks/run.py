@@ -1,6 +1,11 @@
-"""Runs cohive's benchmarks and prints Markdown tables (./dev bench [name] [--quick])."""
+"""Runs cohive's benchmarks and prints Markdown tables (./dev bench [name] [--quick] [--plot]).
+
+With --data FILE, the figures of the benchmarks that have plots (those with
+measure() and report()) are also written to FILE as JSON, for plot.py.
+"""
 
 import argparse
+import json
 import platform
 import sys
 from pathlib import Path
@@ -21,13 +26,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
+    parser.add_argument("--data", help="also write the plotted figures to this JSON file")
     args = parser.parse_args()
+    data: dict[str, object] = {"python": platform.python_version()}
     print(f"## cohive benchmarks: Python {platform.python_version()}, {platform.machine()}, "
           f"{platform.processor() or 'cpu'}")
     for name in args.names or BENCHMARKS:
         module = BENCHMARKS[name]
         print(f"\n## {name}: {module.__doc__.strip().splitlines()[0]}")
-        print(module.run(quick=args.quick))
+        if hasattr(module, "measure"):
+            data[name] = figures = module.measure(quick=args.quick)
+            print(module.report(figures))
+        else:
+            print(module.run(quick=args.quick))
+    if args.data:
+        with open(args.data, "w") as f:
+            json.dump(data, f)
     return 0
 
 
