@@ -78,7 +78,7 @@ def resolve(ref: FunctionRef) -> Any:
 
 def _import_main(path: str | None) -> Any:
     spec = importlib.util.spec_from_file_location(MAIN_ALIAS, path) if path else None
-    if spec is None or spec.loader is None:
+    if path is None or spec is None or spec.loader is None:
         raise ImportError(f"cannot import the main script {path!r} in a worker")
     module = importlib.util.module_from_spec(spec)
     sys.modules[MAIN_ALIAS] = module
