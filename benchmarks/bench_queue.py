@@ -10,6 +10,7 @@ multiprocessing (spawn) and queue.Queue between threads of one interpreter.
 """
 
 import asyncio
+import contextlib
 import multiprocessing
 import pickle
 import queue
@@ -18,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -199,16 +200,21 @@ def throughput(quick: bool) -> str:
 ROUNDS = 5_000
 
 
+def hot_round_trip(put: Callable[[int], None], get: Callable[[], Any], rounds: int = ROUNDS) -> float:
+    put(-1)
+    get()  # warm up
+    start = time.perf_counter()
+    for i in range(rounds):
+        put(i)
+        get()
+    return (time.perf_counter() - start) / rounds
+
+
 def cohive_round_trip(worker: Subinterpreter, use_async: bool) -> float:
-    ping, pong = name("ping"), name("pong")
-    q_in, q_out = cohive.Queue(name=ping), cohive.Queue(name=pong)
-    running = worker.submit(f"""
-import cohive
-q_in, q_out = cohive.Queue(name={ping!r}), cohive.Queue(name={pong!r})
-for item in q_in:
-    q_out.put(item)
-""")
-    if use_async:
+    with cohive_echo(worker) as (q_in, q_out):
+        if not use_async:
+            return hot_round_trip(q_in.put, lambda: q_out.get(timeout=120))
+
         async def bounce() -> float:
             await q_in.put_async(-1)
             await q_out.get_async()  # warm up
@@ -218,18 +224,72 @@ for item in q_in:
                 await q_out.get_async()
             return (time.perf_counter() - start) / ROUNDS
 
-        per_trip = asyncio.run(bounce())
-    else:
-        q_in.put(-1)
-        q_out.get(timeout=120)
+        return asyncio.run(bounce())
+
+
+# Before each trip of an idle round trip the caller pauses this long, past any
+# spin, so the echo side is asleep and the trip includes its wake-up.
+IDLE_PAUSE, IDLE_ROUNDS = 0.002, 500
+
+
+def idle_round_trip(put: Callable[[int], None], get: Callable[[], Any]) -> float:
+    put(-1)
+    get()
+    times = []
+    for i in range(IDLE_ROUNDS):
+        time.sleep(IDLE_PAUSE)
         start = time.perf_counter()
-        for i in range(ROUNDS):
-            q_in.put(i)
-            q_out.get(timeout=120)
-        per_trip = (time.perf_counter() - start) / ROUNDS
-    q_in.close()
-    running.result(120)
-    return per_trip
+        put(i)
+        get()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cohive_idle_round_trip(worker: Subinterpreter) -> float:
+    with cohive_echo(worker) as (q_in, q_out):
+        return idle_round_trip(q_in.put, lambda: q_out.get(timeout=120))
+
+
+def thread_idle_round_trip() -> float:
+    with thread_echo() as (q_in, q_out):
+        return idle_round_trip(q_in.put, lambda: q_out.get(timeout=120))
+
+
+@contextlib.contextmanager
+def cohive_echo(worker: Subinterpreter) -> Iterator[tuple[cohive.Queue[Any], cohive.Queue[Any]]]:
+    """Two queues, and the worker echoing what goes into the first onto the second."""
+    ping, pong = name("ping"), name("pong")
+    q_in, q_out = cohive.Queue(name=ping), cohive.Queue(name=pong)
+    running = worker.submit(f"""
+import cohive
+q_in, q_out = cohive.Queue(name={ping!r}), cohive.Queue(name={pong!r})
+for item in q_in:
+    q_out.put(item)
+""")
+    try:
+        yield q_in, q_out
+    finally:
+        q_in.close()
+        running.result(120)
+
+
+@contextlib.contextmanager
+def thread_echo() -> Iterator[tuple[queue.Queue[Any], queue.Queue[Any]]]:
+    """The same between two threads of one interpreter."""
+    q_in: queue.Queue[Any] = queue.Queue()
+    q_out: queue.Queue[Any] = queue.Queue()
+
+    def echo() -> None:
+        while (item := q_in.get()) is not None:
+            q_out.put(item)
+
+    t = threading.Thread(target=echo)
+    t.start()
+    try:
+        yield q_in, q_out
+    finally:
+        q_in.put(None)
+        t.join(120)
 
 
 def interpqueue_round_trip(worker: Subinterpreter) -> float:
@@ -290,23 +350,8 @@ def mp_round_trip() -> float:
 
 
 def thread_round_trip() -> float:
-    q_in: queue.Queue[Any] = queue.Queue()
-    q_out: queue.Queue[Any] = queue.Queue()
-
-    def echo() -> None:
-        while (item := q_in.get()) is not None:
-            q_out.put(item)
-
-    t = threading.Thread(target=echo)
-    t.start()
-    start = time.perf_counter()
-    for i in range(ROUNDS):
-        q_in.put(i)
-        q_out.get(timeout=120)
-    per_trip = (time.perf_counter() - start) / ROUNDS
-    q_in.put(None)
-    t.join(120)
-    return per_trip
+    with thread_echo() as (q_in, q_out):
+        return hot_round_trip(q_in.put, lambda: q_out.get(timeout=120))
 
 
 # The public queue's blocking get sleeps 10 ms between polls: few rounds suffice.
@@ -318,13 +363,7 @@ def stdlib_round_trip() -> float:
     interp = stdlib_interpreters.create()
     q_in, q_out = stdlib_interpreters.create_queue(), stdlib_interpreters.create_queue()
     echo = interp.call_in_thread(bench_tasks.echo, q_in, q_out)
-    q_in.put(-1)
-    q_out.get(timeout=120)
-    start = time.perf_counter()
-    for i in range(STDLIB_ROUNDS):
-        q_in.put(i)
-        q_out.get(timeout=120)
-    per_trip = (time.perf_counter() - start) / STDLIB_ROUNDS
+    per_trip = hot_round_trip(q_in.put, lambda: q_out.get(timeout=120), STDLIB_ROUNDS)
     q_in.put(None)
     echo.join(120)
     interp.close()
@@ -352,6 +391,8 @@ ROUND_TRIP_CHANNELS = {
     "stdlib spinning": "_interpqueues, both sides spinning",
     "processes": "multiprocessing Pipe (processes)",
     "threads": "queue.Queue (threads)",
+    "cohive idle": "cohive.Queue, echo worker idle (asleep) before each trip",
+    "threads idle": "queue.Queue (threads), echo thread idle before each trip",
 }
 
 
@@ -361,6 +402,7 @@ def round_trip_times() -> dict[str, float | None]:
         sync = median_of(lambda: cohive_round_trip(worker, False), 5)
         async_ = median_of(lambda: cohive_round_trip(worker, True), 5)
         spinning = median_of(lambda: interpqueue_round_trip(worker), 5) if _interpqueues else None
+        idle = median_of(lambda: cohive_idle_round_trip(worker), 3)
     return {
         "cohive sync": sync,
         "cohive async": async_,
@@ -368,6 +410,8 @@ def round_trip_times() -> dict[str, float | None]:
         "stdlib spinning": spinning,
         "processes": median_of(mp_round_trip, 3),
         "threads": median_of(thread_round_trip, 5),
+        "cohive idle": idle,
+        "threads idle": median_of(thread_idle_round_trip, 3),
     }
 
 

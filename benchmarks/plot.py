@@ -60,6 +60,8 @@ def plot_queue(data: dict[str, Any], python: str, out: Path) -> None:
         "stdlib spinning": "_interpqueues, spinning",
         "processes": "multiprocessing Pipe",
         "threads": "queue.Queue (threads)",
+        "cohive idle": "cohive.Queue, echo idle",
+        "threads idle": "queue.Queue (threads), echo idle",
     }
     times = data["round_trip"]
     shown = [k for k in labels if times.get(k)]
