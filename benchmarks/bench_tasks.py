@@ -1,4 +1,4 @@
-"""Module-level task functions for bench_executor (workers import them)."""
+"""Module-level functions that benchmark workers import (executor tasks, stdlib queue peers)."""
 
 from typing import Any
 
@@ -16,3 +16,15 @@ def burn(n: int) -> int:
     for i in range(n):
         total += i * i % 7
     return total
+
+
+def echo(q_in: Any, q_out: Any) -> None:
+    """For concurrent.interpreters (3.14+): bounce items back until None."""
+    while (item := q_in.get()) is not None:
+        q_out.put(item)
+
+
+def produce(q: Any, n: int) -> None:
+    """For concurrent.interpreters (3.14+): n small ints."""
+    for i in range(n):
+        q.put(i)

@@ -1,6 +1,11 @@
-"""Runs cohive's benchmarks and prints Markdown tables (./dev bench [name] [--quick])."""
+"""Runs cohive's benchmarks and prints Markdown tables (./dev bench [name] [--quick] [--plot]).
+
+With --data FILE, the figures of the benchmarks that have plots (those with
+measure() and report()) are also written to FILE as JSON, for plot.py.
+"""
 
 import argparse
+import json
 import platform
 import sys
 from pathlib import Path
@@ -8,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_executor  # noqa: E402
+import bench_latency  # noqa: E402
 import bench_map  # noqa: E402
 import bench_prefork  # noqa: E402
 import bench_queue  # noqa: E402
@@ -22,6 +28,7 @@ BENCHMARKS = {
     "sharing": bench_sharing,
     "queue": bench_queue,
     "executor": bench_executor,
+    "latency": bench_latency,
     "startup": bench_startup,
     "workers": bench_workers,
     "scaling": bench_scaling,
@@ -34,13 +41,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
+    parser.add_argument("--data", help="also write the plotted figures to this JSON file")
     args = parser.parse_args()
+    data: dict[str, object] = {"python": platform.python_version()}
     print(f"## cohive benchmarks: Python {platform.python_version()}, {platform.machine()}, "
           f"{platform.processor() or 'cpu'}")
     for name in args.names or BENCHMARKS:
         module = BENCHMARKS[name]
         print(f"\n## {name}: {module.__doc__.strip().splitlines()[0]}")
-        print(module.run(quick=args.quick))
+        if hasattr(module, "measure"):
+            data[name] = figures = module.measure(quick=args.quick)
+            print(module.report(figures))
+        else:
+            print(module.run(quick=args.quick))
+    if args.data:
+        with open(args.data, "w") as f:
+            json.dump(data, f)
     return 0
 
 

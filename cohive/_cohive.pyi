@@ -15,7 +15,11 @@ MAX_DEPTH: int
 
 @final
 class Map(Mapping[_K, _V]):
-    """An immutable mapping shared across interpreters."""
+    """An immutable mapping shared across interpreters.
+
+    Iteration follows the keys' hashes, not insertion order (the same order
+    in every interpreter and process); sort the keys where order matters.
+    """
 
     def __new__(cls, col: Mapping[_K, _V] | Iterable[tuple[_K, _V]] = ..., /, **kw: _V) -> Map[_K, _V]: ...
     def __getitem__(self, key: _K, /) -> _V: ...

@@ -23,6 +23,7 @@ import pickle
 import queue
 import sys
 import threading
+import time
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -33,9 +34,15 @@ from typing import Any, Literal, TypeVar
 import cohive
 from cohive import _cohive, _ctrl_c, _pool, _worker
 from cohive._interpreters import IN_MAIN_INTERPRETER, stuck_report
-from cohive._shipping import function_ref
+from cohive._shipping import FunctionRef, function_ref
 
 _T = TypeVar("_T")
+
+# How long a thread about to wait for a result reads it off the outbox
+# itself (see Executor._collect_briefly): long enough for a trivial task's
+# round trip, short enough that waiting on a slow task wastes little CPU.
+_COLLECT_SECONDS = 100e-6
+_NOTHING = object()
 
 
 class RemoteTraceback(Exception):
@@ -113,6 +120,14 @@ class _TaskFuture(Future[Any]):
         super().__init__()
         self._executor, self._task_id, self.function_name = executor, task_id, function_name
 
+    def result(self, timeout: float | None = None) -> Any:
+        self._executor._collect_briefly(self, timeout)
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        self._executor._collect_briefly(self, timeout)
+        return super().exception(timeout)
+
     def cancel(self) -> bool:
         if not super().cancel():
             return False
@@ -172,8 +187,13 @@ class Executor(_BaseExecutor):
         self._outbox: cohive.Queue[Any] = cohive.Queue(name=f"{prefix}-out")
         self._cancelled: cohive.Ref[Any] = cohive.Ref(f"{prefix}-cancelled", default=cohive.Map())
         self._futures: dict[int, _TaskFuture] = {}
+        self._function_refs: dict[Callable[..., Any], FunctionRef] = {}
         self._ids = itertools.count()
         self._lock = threading.Lock()
+        # Held by a caller collecting results itself, from taking a result off the
+        # outbox until it is delivered, so that shutdown never settles that task as
+        # abandoned in between.
+        self._collecting = threading.Lock()
         self._shutdown = False
         self._broken: BaseException | None = None
         self._joined = threading.Event()
@@ -202,7 +222,7 @@ class Executor(_BaseExecutor):
                 raise
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> "Future[_T]":
-        ref = function_ref(fn)
+        ref = self._function_ref(fn)
         with self._lock:
             if self._broken is not None:
                 raise BrokenExecutor(f"the executor is broken: {self._broken}") from self._broken
@@ -212,12 +232,23 @@ class Executor(_BaseExecutor):
             future = _TaskFuture(self, task_id, ref[1])
             self._futures[task_id] = future
             try:
-                self._inbox.put((task_id, ref, args, kwargs))
+                # No kwargs travel as None: an empty Map costs a task a microsecond or two.
+                self._inbox.put((task_id, ref, args, kwargs or None))
             except (TypeError, ValueError) as exc:
                 del self._futures[task_id]
                 message = str(exc).replace("item[2]", "args", 1).replace("item[3]", "kwargs", 1)
                 raise type(exc)(f"cannot send the arguments of {ref[1]} to a worker: {message}") from None
         return future
+
+    def _function_ref(self, fn: Callable[..., Any]) -> FunctionRef:
+        # Looked up once per function: it costs microseconds a task otherwise.
+        try:
+            return self._function_refs[fn]
+        except KeyError:
+            ref = self._function_refs[fn] = function_ref(fn)
+            return ref
+        except TypeError:  # unhashable: function_ref explains what can be sent
+            return function_ref(fn)
 
     def map(
         self,
@@ -237,7 +268,7 @@ class Executor(_BaseExecutor):
             limit["buffersize"] = buffersize
         if chunksize == 1:
             return super().map(fn, *iterables, timeout=timeout, **limit)
-        ref = function_ref(fn)
+        ref = self._function_ref(fn)
         pairs = zip(*iterables)
         chunks = iter(lambda: list(itertools.islice(pairs, chunksize)), [])
         results = super().map(_worker.run_chunk, itertools.repeat(ref), chunks, timeout=timeout, **limit)
@@ -304,7 +335,7 @@ class Executor(_BaseExecutor):
     def _settle_abandoned(self) -> None:
         """Futures no worker will complete (their worker stopped or was left
         behind) fail with WorkerStopped."""
-        with self._lock:
+        with self._collecting, self._lock:
             left, self._futures = list(self._futures.values()), {}
         for future in left:
             try:
@@ -324,35 +355,61 @@ class Executor(_BaseExecutor):
 
     def _read_results(self) -> None:
         try:
-            self._read_until_workers_exit()
+            while len(self._exited) < self._count:
+                self._deliver(self._outbox.get())
         except cohive.QueueClosed:
-            pass  # given up on stuck workers
+            pass  # every worker exited (a caller read the last word) or stuck ones were given up on
 
-    def _read_until_workers_exit(self) -> None:
-        while len(self._exited) < self._count:
-            task_id, ok, payload = self._outbox.get()
-            if isinstance(task_id, tuple):  # ("worker", index): it started, or its loop ended
-                if ok == "started":
-                    self._interpreter_ids[task_id[1]] = payload
-                    continue
-                self._exited.add(task_id[1])
-                if payload is not None:
-                    self._break(RuntimeError(payload))
-                continue
-            if task_id == -1:
-                self._break(rebuild_exception(payload))
-                continue
-            with self._lock:
-                future = self._futures.pop(task_id, None)
-            if future is None:
-                continue
-            try:
-                if ok:
-                    future.set_result(payload)
-                else:
-                    future.set_exception(rebuild_exception(payload))
-            except InvalidStateError:
-                pass  # cancelled meanwhile
+    def _collect_briefly(self, future: _TaskFuture, timeout: float | None) -> None:
+        """A thread about to wait for `future` reads the outbox itself for a
+        few microseconds (GIL released) first: a quick task's result then
+        reaches it without waking the reader thread and then this one, two
+        thread wake-ups of tens of microseconds each."""
+        if not self._collecting.acquire(blocking=False):
+            return  # another caller is collecting: wait for the reader as usual
+        try:
+            deadline = time.perf_counter() + min(_COLLECT_SECONDS, _COLLECT_SECONDS if timeout is None else timeout)
+            while not future.done():
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    return
+                try:
+                    result = self._outbox._try_get(None, _NOTHING, left)
+                except cohive.QueueClosed:
+                    return
+                if result is _NOTHING:
+                    return
+                self._deliver(result)
+        finally:
+            self._collecting.release()
+
+    def _deliver(self, result: Any) -> None:
+        """One message from the workers, read by the reader thread or by a caller collecting briefly."""
+        task_id, ok, payload = result
+        if isinstance(task_id, tuple):  # ("worker", index): it started, or its loop ended
+            if ok == "started":
+                self._interpreter_ids[task_id[1]] = payload
+                return
+            self._exited.add(task_id[1])
+            if payload is not None:
+                self._break(RuntimeError(payload))
+            if len(self._exited) == self._count:
+                self._outbox.close()  # ends the reader, even if a caller read this last word
+            return
+        if task_id == -1:
+            self._break(rebuild_exception(payload))
+            return
+        with self._lock:
+            future = self._futures.pop(task_id, None)
+        if future is None:
+            return
+        try:
+            if ok:
+                future.set_result(payload)
+            else:
+                future.set_exception(rebuild_exception(payload))
+        except InvalidStateError:
+            pass  # cancelled meanwhile
 
     def _break(self, cause: BaseException) -> None:
         with self._lock:

@@ -4,8 +4,9 @@ A function travels as a reference: its module, its qualified name and, for
 the user's ``__main__`` script, the script's path.  The worker imports the
 module and looks the name up; a ``__main__`` script is imported there under
 the name ``__cohive_main__``, so its ``if __name__ == "__main__":`` block does
-not run again.  Lambdas, closures and functions defined interactively have
-no such reference and are refused up front.
+not run again.  Lambdas, closures and functions defined interactively or
+by exec() have no such reference and are refused up front, with a hint to
+move them into a module.
 """
 
 import importlib
@@ -37,13 +38,22 @@ def function_ref(fn: Any) -> FunctionRef:
         main_path = getattr(sys.modules["__main__"], "__file__", None)
         if main_path is None:
             raise TypeError(
-                f"cannot send {qualname} to a worker: it was defined interactively; "
-                "put it in a module or a script file"
+                f"cannot send {qualname} to a worker: it was defined interactively, where a worker cannot "
+                f"import it; {_MOVE_IT}"
             )
     found = _lookup(sys.modules.get(module), qualname)
     if found is not fn:
+        source = getattr(getattr(fn, "__code__", None), "co_filename", "")
+        if source.startswith("<"):  # "<string>", "<stdin>", "<ipython-input-...>": no file to import
+            raise TypeError(
+                f"cannot send {module}.{qualname} to a worker: it was defined by exec() or interactively "
+                f"(in {source}), where a worker cannot import it; {_MOVE_IT}"
+            )
         raise TypeError(f"cannot send {fn!r} to a worker: {module}.{qualname} does not name it")
     return (module, qualname, main_path)
+
+
+_MOVE_IT = "move it into a module (a .py file) and import it from there"
 
 
 def _lookup(module: Any, qualname: str) -> Any:
@@ -68,16 +78,40 @@ def resolve(ref: FunctionRef) -> Any:
 
 def _import_main(path: str | None) -> Any:
     spec = importlib.util.spec_from_file_location(MAIN_ALIAS, path) if path else None
-    if spec is None or spec.loader is None:
+    if path is None or spec is None or spec.loader is None:
         raise ImportError(f"cannot import the main script {path!r} in a worker")
     module = importlib.util.module_from_spec(spec)
     sys.modules[MAIN_ALIAS] = module
     try:
         spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[MAIN_ALIAS]
+        raise _main_script_failed(path, exc) from exc
     except BaseException:
         del sys.modules[MAIN_ALIAS]
         raise
     return module
+
+
+_GUARD = re.compile(r"""^if\s+__name__\s*==\s*['"]__main__['"]\s*:""", re.M)
+
+
+def _main_script_failed(path: str, exc: Exception) -> Exception:
+    """What a worker reports when re-running the main script to find a function raised."""
+    what = f"{type(exc).__name__}: {exc}"
+    try:
+        with open(path, encoding="utf-8") as f:
+            guarded = _GUARD.search(f.read()) is not None
+    except (OSError, UnicodeDecodeError):
+        guarded = True  # cannot tell: say nothing about the guard
+    if guarded:
+        return ImportError(f"a worker could not import the main script {path} to find a function in it: {what}")
+    return RuntimeError(
+        f"a worker imports the main script {path} to find the function it runs, and the script has no "
+        f'`if __name__ == "__main__":` guard, so importing it ran the whole program again in the worker, '
+        f"which failed with {what}.  Put the code that starts the work (creating the Executor or Hive "
+        f'and using it) under `if __name__ == "__main__":`, as with multiprocessing'
+    )
 
 
 _REFUSED_EXTENSION = re.compile(r"module (\S+) does not support loading in subinterpreters")
@@ -97,6 +131,7 @@ def import_module(name: str) -> Any:
         raise ImportError(
             f"{extension}{via} cannot be imported in a cohive worker: it is a C extension built with "
             "single-phase init, which CPython refuses to load in an isolated subinterpreter; "
-            "known ones include numpy, orjson, msgspec and pydantic-core",
+            "known ones include numpy, orjson, msgspec and pydantic-core (cohive's docs/extensions.md "
+            "shows ways around it)",
             name=extension,
         ) from exc

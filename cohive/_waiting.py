@@ -1,8 +1,8 @@
 """asyncio waits on native objects, through a Watcher's file descriptor.
 
-The event loop watches one eventfd per waiting task; a publisher in any
-interpreter or thread makes it readable.  No helper thread, no polling, and
-cancellation simply stops watching.
+The event loop watches one descriptor (an eventfd, or a pipe off Linux) per
+waiting task; a publisher in any interpreter or thread makes it readable.
+No helper thread, no polling, and cancellation simply stops watching.
 """
 
 from __future__ import annotations

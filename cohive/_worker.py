@@ -1,6 +1,6 @@
 """What runs inside a worker interpreter: the Executor's task loop.
 
-Tasks arrive on a Queue as (task_id, function ref, args, kwargs) and results
+Tasks arrive on a Queue as (task_id, function ref, args, kwargs or None) and results
 go back as (task_id, True, result) or (task_id, False, error record); the
 error record carries the exception pickled when it can be, and always its
 type, message and formatted traceback.
@@ -66,7 +66,8 @@ def _serve_tasks(inbox: "cohive.Queue[Any]", outbox: "cohive.Queue[Any]", cancel
             fn = functions.get(ref)
             if fn is None:
                 fn = functions[ref] = resolve(ref)
-            outbox.put((task_id, True, shareable_result(ref, fn(*args, **kwargs))))
+            result = fn(*args, **kwargs) if kwargs is not None else fn(*args)
+            outbox.put((task_id, True, shareable_result(ref, result)))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's Future
             outbox.put((task_id, False, error_record(exc)))
 

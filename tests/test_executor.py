@@ -180,3 +180,30 @@ def test_functions_from_a_main_script(tmp_path: Any) -> None:
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="max_workers must be greater than 0"):
         cohive.Executor(0)
+
+
+def test_threads_waiting_at_once_each_get_their_own_results(executor: Any) -> None:
+    """A waiting caller reads results off the outbox itself, the others' too:
+    each must still reach its own Future, whoever picked it up."""
+    import threading
+
+    outcomes: dict[int, list[int]] = {}
+
+    def caller(k: int) -> None:
+        outcomes[k] = [executor.submit(tasks.square, k * 1000 + i).result(TIMEOUT) for i in range(200)]
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    assert outcomes == {k: [(k * 1000 + i) ** 2 for i in range(200)] for k in range(4)}
+
+
+def test_a_result_waited_for_with_no_time_left_still_arrives(executor: Any) -> None:
+    future = executor.submit(tasks.square, 7)
+    try:
+        future.result(timeout=0)
+    except cf.TimeoutError:
+        pass
+    assert future.result(TIMEOUT) == 49

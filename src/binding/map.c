@@ -536,7 +536,9 @@ PyDoc_STRVAR(Map_doc, "Map(col=(), /, **kw)\n--\n\n"
 "Keys and values are frozen on the way in (dict -> Map, list -> FrozenList,\n"
 "set -> frozenset, recursively) and live in native memory owned by no\n"
 "interpreter. set/delete/update return new Maps in O(log n), sharing\n"
-"structure with this one; copying is O(1). Keys compare as in dict.");
+"structure with this one; copying is O(1). Keys compare as in dict.\n\n"
+"Iteration follows the keys' hashes, not insertion order (the same order in\n"
+"every interpreter and process); sort the keys where order matters.");
 
 static PyType_Slot Map_slots[] = {
     {Py_tp_doc, (void *)Map_doc},

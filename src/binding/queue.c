@@ -2,8 +2,8 @@
  * cohive.Queue: a per-interpreter handle on a native FIFO (core/queue.h).
  *
  * Items are frozen on put, before anything is enqueued, and travel by
- * reference.  Blocking calls sleep on a semaphore with the GIL released;
- * asyncio calls (cohive/_waiting.py) watch an eventfd and retry with
+ * reference.  Blocking calls sleep on a waiter (core/sync.h) with the GIL
+ * released; asyncio calls (cohive/_waiting.py) watch its fd and retry with
  * _try_get/_try_put, which never block.
  */
 #include "binding.h"
@@ -179,18 +179,6 @@ static ch_waiter *waiter_arg(PyObject *self, PyObject *obj, bool *ok)
     return NULL;
 }
 
-/* Spins (GIL released) up to `seconds` for an item to arrive: a reply that
- * comes that soon costs the event loop no fd registration at all. */
-static void spin_for_item(ch_queue *q, double seconds)
-{
-    if (seconds <= 0 || ch_queue_size(q) > 0)
-        return;
-    Py_BEGIN_ALLOW_THREADS
-    double until = ch_monotonic() + seconds;
-    while (ch_queue_size(q) == 0 && !ch_queue_is_closed(q) && ch_monotonic() < until) {
-    }
-    Py_END_ALLOW_THREADS
-}
 
 static PyObject *Queue_try_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -202,14 +190,21 @@ static PyObject *Queue_try_get(PyObject *self, PyObject *const *args, Py_ssize_t
     ch_waiter *w = waiter_arg(self, args[0], &ok);
     if (!ok)
         return NULL;
+    double seconds = 0;
     if (nargs > 2) {
-        double seconds = PyFloat_AsDouble(args[2]);
+        seconds = PyFloat_AsDouble(args[2]);
         if (seconds == -1 && PyErr_Occurred())
             return NULL;
-        spin_for_item(QUEUE(self), seconds);
     }
     ch_val item;
     ch_queue_result rc = ch_queue_try_get(QUEUE(self), &item, w);
+    if (rc == CH_Q_EMPTY && seconds > 0) {
+        /* Spin (GIL released) for a reply that comes that soon: it then costs
+         * no thread wake-up here, nor an fd registration for an event loop. */
+        Py_BEGIN_ALLOW_THREADS
+        rc = ch_queue_spin_get(QUEUE(self), &item, seconds);
+        Py_END_ALLOW_THREADS
+    }
     if (rc == CH_Q_EMPTY)
         return Py_NewRef(args[1]);
     if (rc == CH_Q_CLOSED)

@@ -1,9 +1,9 @@
 /*
  * cohive.Ref: a per-interpreter handle on a named native cell (core/ref.h).
  *
- * Blocking waits release the GIL and sleep on a semaphore that publishers
- * post; a signal interrupts the sleep so Ctrl-C works in the main thread.
- * Async waits (cohive/_waiting.py) watch an eventfd through the event loop.
+ * Blocking waits release the GIL and sleep on a waiter (core/sync.h) that
+ * publishers wake; a signal ends the main thread's sleep, so Ctrl-C works.
+ * Async waits (cohive/_waiting.py) watch a waiter's fd through the event loop.
  */
 #include "binding.h"
 

@@ -21,8 +21,37 @@ int cohive_deadline(PyObject *timeout, double *deadline)
     return 0;
 }
 
+/* Whether this is the thread Python runs signal handlers in (the main
+ * thread of the main interpreter): only it needs its sleeps to end on a
+ * signal.  Its ident is looked up once, in the main interpreter. */
+static int in_signal_thread(void)
+{
+    static unsigned long main_ident; /* 0: not looked up yet */
+    if (PyInterpreterState_Get() != PyInterpreterState_Main())
+        return 0;
+    if (main_ident == 0) {
+        PyObject *threading = PyImport_ImportModule("threading");
+        if (threading == NULL)
+            return -1;
+        PyObject *main = PyObject_CallMethod(threading, "main_thread", NULL);
+        Py_DECREF(threading);
+        PyObject *ident = main == NULL ? NULL : PyObject_GetAttrString(main, "ident");
+        Py_XDECREF(main);
+        if (ident == NULL)
+            return -1;
+        main_ident = PyLong_AsUnsignedLong(ident);
+        Py_DECREF(ident);
+        if (PyErr_Occurred())
+            return -1;
+    }
+    return PyThread_get_thread_ident() == main_ident;
+}
+
 int cohive_sleep_uncancelled(ch_waiter *w, double deadline)
 {
+    int interruptible = in_signal_thread();
+    if (interruptible < 0)
+        return -1;
     bool woken;
     Py_BEGIN_ALLOW_THREADS
     woken = ch_waiter_spin(w, deadline);
@@ -34,13 +63,13 @@ int cohive_sleep_uncancelled(ch_waiter *w, double deadline)
     for (;;) {
         ch_sleep_result rc;
         Py_BEGIN_ALLOW_THREADS
-        rc = ch_waiter_sleep(w, deadline);
+        rc = interruptible ? ch_waiter_sleep_interruptible(w, deadline) : ch_waiter_sleep(w, deadline);
         Py_END_ALLOW_THREADS
         if (rc == CH_WOKEN)
             return 1;
         if (rc == CH_TIMED_OUT)
             return 0;
-        if (PyErr_CheckSignals() < 0) /* Ctrl-C lands here in the main thread */
+        if (PyErr_CheckSignals() < 0) /* Ctrl-C lands here, in the main thread */
             return -1;
     }
 }

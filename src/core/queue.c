@@ -25,6 +25,7 @@ static ch_named *make_queue(void *maxsize)
     q->ring = NULL;
     q->cap = q->head = q->count = 0;
     q->closed = false;
+    q->spinners = 0;
     q->getters.head = q->putters.head = NULL;
     return &q->n;
 }
@@ -75,25 +76,54 @@ ch_queue_result ch_queue_try_put(ch_queue *q, ch_val item, ch_waiter *waiter)
     if (rc == CH_Q_OK) {
         q->ring[(q->head + q->count) % q->cap] = item;
         q->count++;
-        ch_waitlist_wake_one(&q->getters);
+        if (q->spinners == 0) /* a spinning getter will take it, awake already */
+            ch_waitlist_wake_one(&q->getters);
     }
     ch_mutex_unlock(&q->lock);
     return rc;
 }
 
+/* Under the lock. */
+static ch_queue_result take(ch_queue *q, ch_val *item)
+{
+    if (q->count == 0)
+        return q->closed ? CH_Q_CLOSED : CH_Q_EMPTY;
+    *item = q->ring[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->count--;
+    ch_waitlist_wake_one(&q->putters);
+    return CH_Q_OK;
+}
+
 ch_queue_result ch_queue_try_get(ch_queue *q, ch_val *item, ch_waiter *waiter)
 {
-    ch_queue_result rc = CH_Q_OK;
     ch_mutex_lock(&q->lock);
     answered(waiter);
-    if (q->count == 0) {
-        rc = q->closed ? CH_Q_CLOSED : CH_Q_EMPTY;
-    } else {
-        *item = q->ring[q->head];
-        q->head = (q->head + 1) % q->cap;
-        q->count--;
-        ch_waitlist_wake_one(&q->putters);
+    ch_queue_result rc = take(q, item);
+    ch_mutex_unlock(&q->lock);
+    return rc;
+}
+
+ch_queue_result ch_queue_spin_get(ch_queue *q, ch_val *item, double seconds)
+{
+    double until = ch_monotonic() + seconds;
+    ch_mutex_lock(&q->lock);
+    q->spinners++;
+    ch_queue_result rc = take(q, item);
+    ch_mutex_unlock(&q->lock);
+    while (rc == CH_Q_EMPTY && ch_monotonic() < until) {
+        ch_spin_pause();
+        /* Peeked at without the lock, so spinning never slows a putter down. */
+        if (__atomic_load_n(&q->count, __ATOMIC_RELAXED) == 0 && !__atomic_load_n(&q->closed, __ATOMIC_RELAXED))
+            continue;
+        ch_mutex_lock(&q->lock);
+        rc = take(q, item);
+        ch_mutex_unlock(&q->lock);
     }
+    ch_mutex_lock(&q->lock);
+    q->spinners--;
+    if (q->spinners == 0 && q->count > 0) /* items put while we spun, not taken: wake a sleeper */
+        ch_waitlist_wake_one(&q->getters);
     ch_mutex_unlock(&q->lock);
     return rc;
 }

@@ -20,6 +20,7 @@ typedef struct ch_queue {
     ch_val *ring;     /* capacity `cap`, items from `head`, `count` of them */
     size_t cap, head, count;
     bool closed;
+    unsigned spinners; /* getters in ch_queue_spin_get: a put wakes no sleeper for them */
     ch_waitlist getters, putters;
 } ch_queue;
 
@@ -32,6 +33,12 @@ ch_open_result ch_queue_open(ch_val name, uint64_t maxsize, ch_queue **queue);
  * wake-up this attempt answers.  put steals `item` on CH_Q_OK only. */
 ch_queue_result ch_queue_try_put(ch_queue *q, ch_val item, ch_waiter *waiter);
 ch_queue_result ch_queue_try_get(ch_queue *q, ch_val *item, ch_waiter *waiter);
+
+/* A get that spins up to `seconds` for an item (the caller releases the GIL),
+ * never sleeping.  While it spins a put hands the item to it instead of
+ * waking a sleeping getter, a thread wake-up of tens of microseconds; what
+ * it leaves behind it passes on.  CH_Q_EMPTY when none came in time. */
+ch_queue_result ch_queue_spin_get(ch_queue *q, ch_val *item, double seconds);
 
 void ch_queue_close(ch_queue *q);
 size_t ch_queue_size(ch_queue *q);
