@@ -30,8 +30,10 @@ from cohive._cohive import (
     Semaphore,
     _register,
     freeze,
+    from_json,
     native_bytes,
     thaw,
+    to_json,
 )
 from cohive import _views, _waiting
 
@@ -54,8 +56,10 @@ __all__ = [
     "RemoteTraceback",
     "Semaphore",
     "freeze",
+    "from_json",
     "native_bytes",
     "thaw",
+    "to_json",
     "WorkerError",
 ]
 

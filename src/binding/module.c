@@ -120,7 +120,8 @@ static int module_exec(PyObject *module)
     cohive_state *st = PyModule_GetState(module);
     if (cohive_add_map_types(module, st) < 0 || cohive_add_list_type(module, st) < 0 ||
         cohive_add_ref_type(module, st) < 0 || cohive_add_queue_type(module, st) < 0 ||
-        cohive_add_sync_types(module, st) < 0 || cohive_add_watcher_type(module, st) < 0)
+        cohive_add_sync_types(module, st) < 0 || cohive_add_watcher_type(module, st) < 0 ||
+        cohive_add_json_functions(module) < 0)
         return -1;
     st->restore = PyObject_GetAttrString(module, "_restore");
     if (st->restore == NULL)
