@@ -21,13 +21,15 @@ def dumps(value: Any, sort_keys: bool = False) -> bytes:
 
 
 def assert_same(a: Any, b: Any) -> None:
-    """Equal with the same types all the way down, floats bit for bit (NaN too)."""
+    """Equal with the same types all the way down, floats bit for bit (-0.0 is not 0.0)."""
     if isinstance(a, (cohive.Map, cohive.FrozenList)):
         a = cohive.thaw(a)
     if isinstance(b, (cohive.Map, cohive.FrozenList)):
         b = cohive.thaw(b)
     assert type(a) is type(b), (a, b)
-    if isinstance(a, float):
+    if isinstance(a, float) and math.isnan(a):
+        assert math.isnan(b)
+    elif isinstance(a, float):
         assert struct.pack("<d", a) == struct.pack("<d", b), (a, b)
     elif isinstance(a, dict):
         assert a.keys() == b.keys()

@@ -394,7 +394,8 @@ static ch_val parse_array(parser *ps, unsigned depth)
     ch_seq *list = ch_seq_new(CH_LIST, (uint32_t)n);
     if (list == NULL)
         return no_memory(ps);
-    memcpy(list->items, ps->vals + base, n * sizeof(ch_val));
+    if (n > 0) /* the stack may not exist yet */
+        memcpy(list->items, ps->vals + base, n * sizeof(ch_val));
     ps->nvals = base;
     list->h.aux = (uint16_t)(deepest + 1);
     return ch_from_ptr(list);
