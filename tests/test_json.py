@@ -281,8 +281,9 @@ def test_malformed_documents_fail_as_json_loads_does(text: str) -> None:
         json.loads(text)
     with pytest.raises(json.JSONDecodeError) as got:
         cohive.from_json(text)
-    if sys.version_info >= (3, 13):  # 3.12 has no "Illegal trailing comma" messages
-        assert got.value.msg == expected.value.msg
+    if sys.version_info < (3, 13) and got.value.msg.startswith("Illegal trailing comma"):
+        return  # 3.12 says "Expecting value" one character later; cohive speaks as 3.13 does
+    assert got.value.msg == expected.value.msg
     assert (got.value.pos, got.value.lineno, got.value.colno) == (
         expected.value.pos, expected.value.lineno, expected.value.colno)
 
