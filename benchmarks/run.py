@@ -8,12 +8,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_executor  # noqa: E402
+import bench_json  # noqa: E402
 import bench_map  # noqa: E402
 import bench_queue  # noqa: E402
 import bench_sharing  # noqa: E402
 import bench_workers  # noqa: E402
 
-BENCHMARKS = {"map": bench_map, "sharing": bench_sharing, "queue": bench_queue, "executor": bench_executor, "workers": bench_workers}
+BENCHMARKS = {"map": bench_map, "sharing": bench_sharing, "queue": bench_queue, "executor": bench_executor, "workers": bench_workers,
+              "json": bench_json}
 
 
 def main() -> int:

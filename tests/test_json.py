@@ -82,6 +82,26 @@ def test_floats_are_written_as_repr(x: float) -> None:
     assert cohive.to_json(cohive.freeze([x])) == f"[{expected}]".encode()
 
 
+def test_many_floats_are_written_as_repr() -> None:
+    """Every kind of double the native formatter takes, and the edges where it hands over."""
+    import random
+
+    rng = random.Random(7)
+    bits_of_1e_4 = struct.unpack("<Q", struct.pack("<d", 1e-4))[0]
+    values = (
+        [rng.random() for _ in range(20000)]
+        + [round(rng.uniform(-1e6, 1e6), rng.randrange(12)) for _ in range(20000)]
+        + [struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0] for _ in range(20000)]
+        + [rng.uniform(5e-5, 1e-2) for _ in range(20000)] + [rng.uniform(1e12, 4.5e15) for _ in range(20000)]
+        + [struct.unpack("<d", struct.pack("<Q", bits_of_1e_4 + i))[0] for i in range(-50, 50)]
+        + [2.0**i * (1 + j / 8) for i in range(-80, 60) for j in range(8)]
+        + [0.1, 0.2, 0.3, 1 / 3, 4503599627370495.5, 1e16 - 2, 1e16, 2.0**-1074, 5e-324, 1.7976931348623157e308]
+    )
+    values += [-v for v in values]
+    assert cohive.to_json(values) == dumps(values)
+    assert cohive.to_json(cohive.freeze(values)) == dumps(values)
+
+
 def test_plain_dicts_keep_their_order_maps_their_own() -> None:
     data = {"b": 1, "a": 2, "c": [3, {"z": 0, "y": 1}]}
     assert cohive.to_json(data) == b'{"b":1,"a":2,"c":[3,{"z":0,"y":1}]}'

@@ -11,7 +11,7 @@
  *   - str: '"' and '\\' and the control characters below U+0020 escaped
  *     (\n \r \t \b \f short, the rest \u00XX), everything else as UTF-8.
  *     A lone surrogate, which UTF-8 cannot hold, is written as \uXXXX;
- *   - floats as repr(float) (a hook), NaN and infinities as json.dumps's
+ *   - floats as repr(float) (float_text.c, else a hook), NaN and infinities as json.dumps's
  *     default (allow_nan=True) writes them: NaN, Infinity, -Infinity;
  *   - ints of any size in decimal, up to the interpreter's digit limit.
  *
@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "float_text.h"
 #include "hamt.h"
 #include "int_text.h"
 #include "json.h"
@@ -230,7 +231,9 @@ int ch_json_write_double(ch_json_writer *w, double x)
         return x > 0 ? ch_json_write_raw(w, "Infinity", 8) : ch_json_write_raw(w, "-Infinity", 9);
     if (reserve(w, 32) < 0)
         return -1;
-    size_t n = w->hooks->format_double(x, (char *)w->data + w->len);
+    size_t n = ch_float_repr_common(x, (char *)w->data + w->len);
+    if (n == 0)
+        n = w->hooks->format_double(x, (char *)w->data + w->len);
     if (n == 0)
         return fail(w, CH_JSON_NO_MEMORY, CH_NOVALUE);
     w->len += n;
