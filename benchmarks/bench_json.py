@@ -56,10 +56,12 @@ def per_call(fn: Callable[[], Any], calls: int, repeat: int) -> float:
     return median_time(run, repeat) / calls
 
 
-def row(name: str, times: dict[str, float], cohive_key: str, columns: list[str]) -> list[str]:
-    return [name] + [fmt_time(times[c]) if c in times else "" for c in columns] + [
-        f"{times[c] / times[cohive_key]:.2f}x" if c in times else "" for c in columns if c != cohive_key
-    ]
+def comparison(title: str, ours: str, times: dict[str, float]) -> str:
+    """One row of median times, cohive's first, then its speed over each other one (> 1: cohive is faster)."""
+    columns = list(times)
+    header = ["", *columns, *(f"{ours} vs {c}" for c in columns[1:])]
+    cells = [fmt_time(times[c]) for c in columns] + [f"{times[c] / times[columns[0]]:.2f}x" for c in columns[1:]]
+    return table(title, header, [["time", *cells]])
 
 
 def encode_record(quick: bool) -> str:
@@ -77,11 +79,7 @@ def encode_record(quick: bool) -> str:
     }
     if orjson is not None:
         times["orjson.dumps(dict)"] = per_call(lambda: orjson.dumps(data), calls, repeat)
-    header = ["", *times, *(f"to_json(frozen) vs {name}" for name in list(times)[1:])]
-    columns = list(times)
-    rows = [["time per call"] + [fmt_time(times[c]) for c in columns]
-            + [f"{times[c] / times[columns[0]]:.2f}x" for c in columns[1:]]]
-    return table(f"to_json of a {size}-byte record (ratios: speed of to_json(frozen) over each)", header, rows)
+    return comparison(f"to_json of a {size}-byte record, time per call", "to_json(frozen)", times)
 
 
 def big_document(quick: bool) -> tuple[bytes, dict[str, Any]]:
@@ -101,11 +99,7 @@ def parse_document(text: bytes, repeat: int) -> str:
     if orjson is not None:
         times["cohive.Map(orjson.loads)"] = median_time(lambda: cohive.Map(orjson.loads(text)), repeat)
         times["orjson.loads"] = median_time(lambda: orjson.loads(text), repeat)
-    columns = list(times)
-    header = ["", *columns, *(f"from_json vs {c}" for c in columns[1:])]
-    rows = [["time"] + [fmt_time(times[c]) for c in columns]
-            + [f"{times[c] / times[columns[0]]:.2f}x" for c in columns[1:]]]
-    return table(f"from_json of a {len(text) / 1e6:.1f} MB document into a Map", header, rows)
+    return comparison(f"from_json of a {len(text) / 1e6:.1f} MB document into a Map", "from_json", times)
 
 
 def encode_document(data: dict[str, Any], repeat: int) -> str:
@@ -117,11 +111,7 @@ def encode_document(data: dict[str, Any], repeat: int) -> str:
     }
     if orjson is not None:
         times["orjson.dumps(dict)"] = median_time(lambda: orjson.dumps(data), repeat)
-    columns = list(times)
-    header = ["", *columns, *(f"to_json vs {c}" for c in columns[1:])]
-    rows = [["time"] + [fmt_time(times[c]) for c in columns]
-            + [f"{times[c] / times[columns[0]]:.2f}x" for c in columns[1:]]]
-    return table(f"to_json of that document's Map ({len(frozen):,} records)", header, rows)
+    return comparison(f"to_json of that document's Map ({len(frozen):,} records)", "to_json", times)
 
 
 def run(quick: bool = False) -> str:

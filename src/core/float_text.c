@@ -10,27 +10,28 @@
  * reading rounds half to even.  Counting in units of 2**(e-2), x is 4m and
  * the interval is [4m - 2 (or 1), 4m + 2].
  *
- * For k = 0, 1, 2, ... fractional digits, the candidates are the integers D
- * with D / 10**k in the interval, i.e. D * 2**(2-e) in 10**k times it; the
- * one nearest x is D = round(x * 10**k), a shift since the divisor is a
- * power of two.  The first k with a candidate gives the fewest digits, and
- * its nearest candidate is the one repr picks (David Gay's shortest mode).
- * With e in [-70, -1] and at most 17 significant digits every product stays
- * below 2**128; other doubles, and those below 1e-4 that repr writes with an
- * exponent, are left to the caller.
+ * With k fractional digits, the candidates are the integers D with
+ * D / 10**k in the interval, i.e. D * 2**(2-e) in 10**k times it; the one
+ * nearest x is D = round(x * 10**k), a shift since the divisor is a power of
+ * two.  The fewest digits that have a candidate win, and of those the one
+ * nearest x (David Gay's shortest mode, which repr uses).  Since the interval
+ * is narrower than a unit in the 15th significant digit, one look at 15
+ * digits settles every double with a repr of 15 digits or fewer (the
+ * candidate there is the shortest one with zeros appended); otherwise 16 or
+ * 17 digits do.  With e in [-70, -1] and x between 1e-4 and 1e14 every
+ * product stays below 2**128; other doubles are left to the caller.
  */
-#include <math.h>
 #include <string.h>
 
 #include "float_text.h"
 #include "int_text.h"
 
-static size_t integral_repr(double x, char *out)
+static size_t integral_repr(bool negative, uint64_t value, char *out)
 {
     size_t n = 0;
-    if (signbit(x))
+    if (negative)
         out[n++] = '-';
-    n += ch_int64_to_text((int64_t)fabs(x), out + n);
+    n += ch_int64_to_text((int64_t)value, out + n);
     memcpy(out + n, ".0", 2);
     return n + 2;
 }
@@ -38,69 +39,111 @@ static size_t integral_repr(double x, char *out)
 #ifdef __SIZEOF_INT128__
 typedef unsigned __int128 u128;
 
-static size_t fraction_repr(double x, char *out)
+static u128 power_of_ten(int k)
 {
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    int biased = (int)(bits >> 52 & 0x7ff);
-    uint64_t fraction = bits & ((UINT64_C(1) << 52) - 1);
-    if (biased == 0)
-        return 0; /* subnormal: far outside the range handled here */
-    uint64_t m = fraction | UINT64_C(1) << 52;
-    int e = biased - 1075;
-    if (e < -70 || e > -1)
-        return 0;
-    unsigned shift = (unsigned)(2 - e); /* the divisor 2**(2-e) */
-    u128 x4 = (u128)m << 2, lo = x4 - (fraction == 0 && biased > 1 ? 1 : 2), hi = x4 + 2;
-    bool inclusive = (m & 1) == 0;
-    u128 scale = 1; /* 10**k */
-    for (int k = 0; k <= 24; k++, scale *= 10) {
-        u128 c = x4 * scale, half = (u128)1 << (shift - 1);
-        uint64_t d = (uint64_t)(c >> shift);
-        u128 rem = c & (((u128)1 << shift) - 1);
-        if (rem > half || (rem == half && (d & 1)))
-            d++;
-        u128 v = (u128)d << shift, low = lo * scale, high = hi * scale;
-        if (inclusive ? v >= low && v <= high : v > low && v < high) {
-            /* d / 10**k: digits with the point k places from the right. */
-            char digits[24];
-            size_t n = ch_int64_to_text((int64_t)d, digits), len = 0;
-            if ((int)n - k - 1 < -4)
-                return 0; /* below 1e-4 repr switches to an exponent */
-            if (signbit(x))
-                out[len++] = '-';
-            if ((size_t)k >= n) {
-                memcpy(out + len, "0.", 2);
-                len += 2;
-                memset(out + len, '0', (size_t)k - n);
-                len += (size_t)k - n;
-                memcpy(out + len, digits, n);
-                len += n;
-            } else {
-                memcpy(out + len, digits, n - (size_t)k);
-                len += n - (size_t)k;
-                out[len++] = '.';
-                if (k == 0)
-                    out[len++] = '0';
-                memcpy(out + len, digits + n - k, (size_t)k);
-                len += (size_t)k;
-            }
-            return len;
-        }
-        if (c >> 120 != 0 || d >= UINT64_C(100000000000000000))
-            return 0; /* the next k could overflow: leave it to the caller */
+    static const uint64_t small[20] = {1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
+                                       1000000000u, 10000000000u, 100000000000u, 1000000000000u,
+                                       10000000000000u, 100000000000000u, 1000000000000000u,
+                                       10000000000000000u, 100000000000000000u, 1000000000000000000u,
+                                       10000000000000000000u};
+    return k < 20 ? (u128)small[k] : (u128)small[19] * small[k - 19];
+}
+
+typedef struct {
+    u128 x4, lo, hi; /* x and its rounding interval, in units of 2**(e-2) */
+    unsigned shift;  /* 2 - e: dividing by 2**shift turns units into ones */
+    bool inclusive;  /* the interval's ends read back as x too */
+} interval;
+
+/* round(x * 10**k), halves to even, and whether it lies in the interval. */
+static bool nearest(const interval *iv, int k, uint64_t *d)
+{
+    u128 scale = power_of_ten(k), c = iv->x4 * scale, half = (u128)1 << (iv->shift - 1);
+    u128 rem = c & (((u128)1 << iv->shift) - 1);
+    *d = (uint64_t)(c >> iv->shift);
+    if (rem > half || (rem == half && (*d & 1)))
+        (*d)++;
+    u128 v = (u128)*d << iv->shift, low = iv->lo * scale, high = iv->hi * scale;
+    return iv->inclusive ? v >= low && v <= high : v > low && v < high;
+}
+
+/* d / 10**k in fixed notation, as repr writes it. */
+static size_t fixed_text(bool negative, uint64_t d, int k, char *out)
+{
+    char digits[24];
+    size_t n = ch_int64_to_text((int64_t)d, digits), len = 0;
+    if (negative)
+        out[len++] = '-';
+    if ((size_t)k >= n) { /* 0.000ddd */
+        memcpy(out + len, "0.", 2);
+        len += 2;
+        memset(out + len, '0', (size_t)k - n);
+        len += (size_t)k - n;
+        memcpy(out + len, digits, n);
+        return len + n;
     }
+    memcpy(out + len, digits, n - (size_t)k);
+    len += n - (size_t)k;
+    out[len++] = '.';
+    if (k == 0)
+        out[len++] = '0';
+    memcpy(out + len, digits + n - (size_t)k, (size_t)k);
+    return len + (size_t)k;
+}
+
+/* A double m * 2**e, not integral, between 1e-4 and 1e14. */
+static size_t fraction_repr(bool negative, uint64_t m, int e, bool below_is_closer, char *out)
+{
+    interval iv = {(u128)m << 2, ((u128)m << 2) - (below_is_closer ? 1 : 2), ((u128)m << 2) + 2, (unsigned)(2 - e),
+                   (m & 1) == 0};
+    /* k giving 15 significant digits: x lies in [2**p, 2**(p+1)), and
+     * 1233 / 4096 is log10(2) closely enough to be at most one off. */
+    int p = e + 52, tens = p >= 0 ? (p * 1233) >> 12 : -((-p * 1233 + 4095) >> 12);
+    int k = 14 - tens;
+    /* k giving 15 significant digits; log10 may be one off near a power of ten. */
+    uint64_t d;
+    bool inside = nearest(&iv, k, &d);
+    if (d >= UINT64_C(1000000000000000))
+        inside = nearest(&iv, --k, &d);
+    else if (d < UINT64_C(100000000000000))
+        inside = nearest(&iv, ++k, &d);
+    if (inside) {
+        /* The interval is narrower than one unit of the 15th digit, so a
+         * shorter decimal inside it is this one without its trailing zeros. */
+        while (k > 0 && d % 10 == 0) {
+            d /= 10;
+            k--;
+        }
+        return fixed_text(negative, d, k, out);
+    }
+    for (int more = 1; more <= 2; more++) /* none with 15 digits: 16, else 17 */
+        if (nearest(&iv, k + more, &d))
+            return fixed_text(negative, d, k + more, out);
     return 0;
 }
 #else
-static size_t fraction_repr(double x, char *out) { return 0; }
+static size_t fraction_repr(bool negative, uint64_t m, int e, bool below_is_closer, char *out) { return 0; }
 #endif
 
 size_t ch_float_repr_common(double x, char *out)
 {
-    if (!isfinite(x))
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    bool negative = bits >> 63;
+    int biased = (int)(bits >> 52 & 0x7ff);
+    uint64_t fraction = bits & ((UINT64_C(1) << 52) - 1);
+    if (biased == 0) /* zero, or subnormal (left to the caller) */
+        return fraction == 0 ? integral_repr(negative, 0, out) : 0;
+    if (biased == 0x7ff)
         return 0;
-    if (x == floor(x))
-        return fabs(x) < 1e16 ? integral_repr(x, out) : 0;
-    return fraction_repr(x, out);
+    uint64_t m = fraction | UINT64_C(1) << 52;
+    int e = biased - 1075;
+    if (e >= 0) /* integral */
+        return e <= 1 && (m << e) < UINT64_C(10000000000000000) ? integral_repr(negative, m << e, out) : 0;
+    if (e >= -52 && (m & ((UINT64_C(1) << -e) - 1)) == 0)
+        return integral_repr(negative, m >> -e, out);
+    double magnitude = negative ? -x : x;
+    if (e < -70 || magnitude < 1e-4 || magnitude >= 1e14)
+        return 0;
+    return fraction_repr(negative, m, e, fraction == 0, out);
 }

@@ -23,21 +23,30 @@ size_t ch_int_text_max(size_t le_len)
     return le_len * 241 / 100 + 12;
 }
 
+static const char two_digits[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                 "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                 "8081828384858687888990919293949596979899";
+
 size_t ch_int64_to_text(int64_t v, char *out)
 {
-    char tmp[20];
+    char tmp[20], *p = tmp + sizeof tmp; /* filled from the end, two digits a step */
     uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + mag % 10);
-        mag /= 10;
-    } while (mag != 0);
-    size_t len = 0;
+    while (mag >= 100) {
+        p -= 2;
+        memcpy(p, two_digits + 2 * (mag % 100), 2);
+        mag /= 100;
+    }
+    if (mag >= 10) {
+        p -= 2;
+        memcpy(p, two_digits + 2 * mag, 2);
+    } else {
+        *--p = (char)('0' + mag);
+    }
+    size_t len = 0, n = (size_t)(tmp + sizeof tmp - p);
     if (v < 0)
         out[len++] = '-';
-    while (n > 0)
-        out[len++] = tmp[--n];
-    return len;
+    memcpy(out + len, p, n);
+    return len + n;
 }
 
 size_t ch_int_to_text(const unsigned char *le, size_t le_len, char *out)
