@@ -274,6 +274,29 @@ def test_edge_documents_parse_as_json_loads(text: str) -> None:
     assert_same(cohive.from_json(text.encode("utf-8", "surrogatepass")), json.loads(text))
 
 
+def test_many_floats_parse_as_json_loads() -> None:
+    """Numbers of up to 25 digits, the point anywhere, exponents around every fast path's edge."""
+    import random
+
+    rng = random.Random(11)
+    numbers = []
+    for _ in range(100_000):
+        digits = str(rng.randrange(1, 10 ** rng.randrange(1, 26)))
+        point = rng.randrange(len(digits) + 1)
+        text = digits[:point] + ("." + digits[point:] if point < len(digits) else "")
+        text = text if not text.startswith(".") else "0" + text
+        text = text.lstrip("0") or "0" if "." not in text else text
+        if text.startswith("0") and len(text) > 1 and text[1] != ".":
+            text = text.lstrip("0") or "0"
+        if rng.random() < 0.5:
+            text += f"e{rng.randrange(-40, 40)}"
+        numbers.append(("-" if rng.random() < 0.5 else "") + text)
+    numbers += ["9007199254740993", "9007199254740993.0", "0.1e-21", "1e-22", "12345678901234567890e-21",
+                "18446744073709551615e-21", "18446744073709551615e19", "2.2250738585072014e-308", "4.9e-324"]
+    document = "[" + ",".join(numbers) + "]"
+    assert_same(cohive.from_json(document), json.loads(document))
+
+
 def test_duplicate_keys_last_wins() -> None:
     assert cohive.from_json('{"a": 1, "b": 2, "a": 3}') == {"a": 3, "b": 2}
     many = "{" + ",".join(f'"k{i % 20}": {i}' for i in range(100)) + "}"

@@ -20,7 +20,13 @@
  * candidate there is the shortest one with zeros appended); otherwise 16 or
  * 17 digits do.  With e in [-70, -1] and x between 1e-4 and 1e14 every
  * product stays below 2**128; other doubles are left to the caller.
+ *
+ * Reading goes the other way: digits * 10**exp10 is one exact product, or
+ * one 128-bit division whose quotient keeps enough bits and whose remainder
+ * says which way to round a half, for up to 19 digits and exponents in
+ * [-21, 19]; the rest is left to the caller.
  */
+#include <math.h>
 #include <string.h>
 
 #include "float_text.h"
@@ -121,8 +127,53 @@ static size_t fraction_repr(bool negative, uint64_t m, int e, bool below_is_clos
             return fixed_text(negative, d, k + more, out);
     return 0;
 }
+/* The double nearest q * 2**-s, q < 2**128, with `sticky` saying that the
+ * true value lies a little above q * 2**-s (halves round to even). */
+static double round_to_double(u128 q, int s, bool sticky)
+{
+    int bits = 0;
+    for (u128 t = q; t != 0; t >>= 1)
+        bits++;
+    if (bits <= 53)
+        return ldexp((double)(uint64_t)q, -s); /* exact (sticky never set here: see callers) */
+    int drop = bits - 53;
+    uint64_t mant = (uint64_t)(q >> drop);
+    u128 rest = q & (((u128)1 << drop) - 1), half = (u128)1 << (drop - 1);
+    if (rest > half || (rest == half && (sticky || (mant & 1))))
+        mant++;
+    return ldexp((double)mant, drop - s); /* mant may be 2**53: still exact */
+}
+
+bool ch_decimal_to_double(uint64_t digits, int exp10, double *out)
+{
+    if (digits == 0) {
+        *out = 0.0;
+        return true;
+    }
+    if (exp10 >= 0) {
+        if (exp10 > 19)
+            return false;
+        *out = round_to_double((u128)digits * power_of_ten(exp10), 0, false); /* exact product */
+        return true;
+    }
+    if (exp10 < -21)
+        return false;
+    /* Shift the digits to the top of 128 bits: the quotient by 10**21 or
+     * less then keeps at least 57 bits, enough to round with the remainder. */
+    int s = 0;
+    while (digits << s >> 63 == 0)
+        s++;
+    s += 64;
+    u128 num = (u128)digits << s, den = power_of_ten(-exp10);
+    u128 q = num / den;
+    *out = round_to_double(q, s, num % den != 0);
+    return true;
+}
+
 #else
 static size_t fraction_repr(bool negative, uint64_t m, int e, bool below_is_closer, char *out) { return 0; }
+
+bool ch_decimal_to_double(uint64_t digits, int exp10, double *out) { return false; }
 #endif
 
 size_t ch_float_repr_common(double x, char *out)

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "float_text.h"
 #include "hamt.h"
 #include "int_text.h"
 #include "json.h"
@@ -303,20 +304,24 @@ static ch_val parse_number(parser *ps)
     }
     double x;
     int64_t exp10 = exp - (int64_t)frac_digits;
-    if (int_digits + frac_digits <= 15 && exp10 >= -22 && exp10 <= 22) {
-        /* Both the digits and the power of ten are exact doubles, so one
-         * multiplication or division rounds correctly (Clinger's fast path). */
-        uint64_t m = 0;
+    uint64_t m = 0;
+    if (int_digits + frac_digits <= 19) {
         for (const unsigned char *q = digits; q < digits + int_digits; q++)
             m = m * 10 + (uint64_t)(*q - '0');
         for (size_t i = 0; i < frac_digits; i++)
             m = m * 10 + (uint64_t)(frac[i] - '0');
-        x = exp10 < 0 ? (double)m / exact_powers_of_ten[-exp10] : (double)m * exact_powers_of_ten[exp10];
-        if (negative)
-            x = -x;
-    } else {
-        x = ps->hooks->parse_double((const char *)start, (size_t)(p - start));
     }
+    if (int_digits + frac_digits <= 15 && exp10 >= -22 && exp10 <= 22) {
+        /* Both the digits and the power of ten are exact doubles, so one
+         * multiplication or division rounds correctly (Clinger's fast path). */
+        x = exp10 < 0 ? (double)m / exact_powers_of_ten[-exp10] : (double)m * exact_powers_of_ten[exp10];
+    } else if (int_digits + frac_digits > 19 || exp10 < -21 || exp10 > 19 ||
+               !ch_decimal_to_double(m, (int)exp10, &x)) {
+        x = ps->hooks->parse_double((const char *)start, (size_t)(p - start));
+        negative = false; /* the text had the sign */
+    }
+    if (negative)
+        x = -x;
     ch_val v = ch_float_new(x);
     return v != CH_NOVALUE ? v : no_memory(ps);
 }
