@@ -66,7 +66,7 @@ static inline int reserve(ch_json_writer *w, size_t n)
 {
     if (w->cap - w->len >= n)
         return 0;
-    size_t cap = w->cap < 256 ? 256 : w->cap;
+    size_t cap = w->cap < 1024 ? 1024 : w->cap;
     while (cap - w->len < n)
         cap *= 2;
     unsigned char *data = w->data == NULL ? ch_alloc(cap) : ch_realloc(w->data, w->cap, cap);
@@ -146,29 +146,44 @@ static inline unsigned char *put_char(unsigned char *p, uint32_t c)
     return p;
 }
 
+/* Whether any of the 8 bytes in `word` is 0x80 or more, below 0x20, '"' or
+ * '\\' (the exact "some byte is zero / less than n" tests on whole words). */
+static inline bool needs_care(uint64_t word)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    uint64_t quote = word ^ (ones * '"'), backslash = word ^ (ones * '\\');
+    uint64_t below_space = (word - ones * 0x20) & ~word;
+    uint64_t zero_quote = (quote - ones) & ~quote, zero_backslash = (backslash - ones) & ~backslash;
+    return ((word | below_space | zero_quote | zero_backslash) & highs) != 0;
+}
+
 /* Code units per pass: each is at most 6 bytes of output, reserved up front. */
 #define STR_PASS 4096
 
 int ch_json_write_str(ch_json_writer *w, int str_flag, const void *data, size_t len)
 {
-    if (put(w, '"') < 0)
+    /* Both quotes and each pass's worst case (6 bytes a code unit) reserved at once. */
+    if (reserve(w, 6 * (len < STR_PASS ? len : STR_PASS) + 2) < 0)
         return -1;
+    w->data[w->len++] = '"';
     for (size_t done = 0; done < len;) {
         size_t n = len - done < STR_PASS ? len - done : STR_PASS;
-        if (reserve(w, 6 * n) < 0)
+        if (reserve(w, 6 * n + 1) < 0)
             return -1;
         unsigned char *p = w->data + w->len;
         if (str_flag == CH_STR_ASCII || str_flag == CH_STR_LATIN1) {
             const unsigned char *s = (const unsigned char *)data + done, *end = s + n;
             while (s < end) {
-                /* Copy the run that needs no escaping in one go. */
-                const unsigned char *run = s;
-                while (s < end && *s < 0x80 && escape_of[*s] == 0)
-                    s++;
-                memcpy(p, run, (size_t)(s - run));
-                p += s - run;
-                if (s < end)
-                    p = put_char(p, *s++);
+                /* Eight bytes at a time while none needs escaping or encoding. */
+                uint64_t word;
+                while (end - s >= 8 && (memcpy(&word, s, 8), !needs_care(word))) {
+                    memcpy(p, &word, 8);
+                    p += 8;
+                    s += 8;
+                }
+                /* Then the block that does (or the tail) one byte at a time. */
+                for (const unsigned char *stop = end - s >= 8 ? s + 8 : end; s < stop; s++)
+                    p = *s < 0x80 && escape_of[*s] == 0 ? (*p = *s, p + 1) : put_char(p, *s);
             }
         } else if (str_flag == CH_STR_UCS2) {
             const uint16_t *s = (const uint16_t *)data + done;
@@ -182,7 +197,8 @@ int ch_json_write_str(ch_json_writer *w, int str_flag, const void *data, size_t 
         w->len = (size_t)(p - w->data);
         done += n;
     }
-    return put(w, '"');
+    w->data[w->len++] = '"'; /* reserved with the last pass */
+    return 0;
 }
 
 static int write_str_value(ch_json_writer *w, const ch_str *s)
