@@ -357,18 +357,15 @@ static PyObject *to_json(PyObject *module, PyObject *const *args, Py_ssize_t nar
         if ((sort_keys = PyObject_IsTrue(args[nargs + i])) < 0)
             return NULL;
     }
-    encoder *e = PyMem_Malloc(sizeof(encoder));
-    if (e == NULL)
-        return PyErr_NoMemory();
-    e->st = PyModule_GetState(module);
-    e->depth = 0;
-    e->in_native = false;
-    ch_json_writer_init(&e->w, &hooks, sort_keys);
+    encoder e; /* about 10 KB of path arrays, on the stack: only what is used is touched */
+    e.st = PyModule_GetState(module);
+    e.depth = 0;
+    e.in_native = false;
+    ch_json_writer_init(&e.w, &hooks, sort_keys);
     PyObject *result = NULL;
-    if (write_py(e, args[0]) == 0)
-        result = PyBytes_FromStringAndSize((const char *)e->w.data, (Py_ssize_t)e->w.len);
-    ch_json_writer_free(&e->w);
-    PyMem_Free(e);
+    if (write_py(&e, args[0]) == 0)
+        result = PyBytes_FromStringAndSize((const char *)e.w.data, (Py_ssize_t)e.w.len);
+    ch_json_writer_free(&e.w);
     return result;
 }
 
