@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import cohive
+from conftest import colliding_hashes
 from interp_helpers import run_in_each
 
 
@@ -301,6 +302,23 @@ def test_duplicate_keys_last_wins() -> None:
     assert cohive.from_json('{"a": 1, "b": 2, "a": 3}') == {"a": 3, "b": 2}
     many = "{" + ",".join(f'"k{i % 20}": {i}' for i in range(100)) + "}"
     assert cohive.thaw(cohive.from_json(many)) == json.loads(many)
+
+
+def test_repeated_keys_are_stored_once() -> None:
+    document = json.dumps([{"name": i, "email": i, "a somewhat longer key": i} for i in range(1000)])
+    before = cohive.native_bytes()
+    parsed = cohive.from_json(document)
+    shared = cohive.native_bytes() - before
+    frozen = cohive.freeze(json.loads(document))
+    separate = cohive.native_bytes() - before - shared
+    assert parsed == frozen
+    assert shared < separate
+
+
+def test_keys_with_colliding_hashes() -> None:
+    document = '[{"a": 1, "b": 2}, {"b": 3, "a": 4}, {"ab": 5, "a": 6, "b": 7}]'
+    with colliding_hashes(0):
+        assert cohive.thaw(cohive.from_json(document)) == json.loads(document)
 
 
 def test_containers_are_frozen() -> None:

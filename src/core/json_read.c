@@ -13,7 +13,8 @@
  * nested container is finished, and its items popped, before its parent
  * pushes it.  A finished array is one exact-size list; a finished object is
  * one bulk ch_hamt_build over its entries, after the last of any duplicate
- * keys has replaced the earlier ones.  On failure everything still on the
+ * keys has replaced the earlier ones.  Short keys are shared through a small
+ * cache, since records repeat them.  On failure everything still on the
  * stacks is released.  Recursion is bounded by CH_MAX_DEPTH, deeper nesting
  * is refused as the rest of cohive refuses it.
  */
@@ -27,6 +28,9 @@
 #include "json.h"
 #include "value.h"
 
+#define KEY_CACHE 256      /* slots, a power of two */
+#define KEY_CACHE_LEN 64   /* longer keys are not cached */
+
 typedef struct {
     const unsigned char *p, *begin, *end;
     const ch_json_hooks *hooks;
@@ -39,6 +43,12 @@ typedef struct {
     size_t nentries, cap_entries;
     uint32_t *units; /* code points of the string being decoded */
     size_t cap_units;
+    /* Recent short object keys, by hash: records repeat their keys, and one
+     * shared str (a reference each) saves an allocation and a hash apiece. */
+    struct {
+        ch_val key; /* CH_NOVALUE when empty */
+        uint64_t hash;
+    } keys[KEY_CACHE];
 } parser;
 
 static ch_val fail_at(parser *ps, const char *message, const unsigned char *at)
@@ -466,6 +476,39 @@ static size_t drop_duplicate_keys(ch_entry *e, size_t n, bool *no_mem)
     return kept;
 }
 
+/* An object key at ps->p, with its hash: a plain short key comes from (or
+ * goes into) the key cache; any other is parsed as a string. */
+static ch_val parse_key(parser *ps, uint64_t *hash)
+{
+    const unsigned char *s = ps->p + 1, *end = ps->end;
+    while (s < end && is_plain(*s))
+        s++;
+    size_t len = (size_t)(s - ps->p - 1);
+    if (s >= end || *s != '"' || len > KEY_CACHE_LEN) {
+        ch_val key = parse_string(ps);
+        if (key != CH_NOVALUE)
+            *hash = ch_hash(key);
+        return key;
+    }
+    *hash = ch_hash_str(CH_STR_ASCII, ps->p + 1, len);
+    ch_val *slot = &ps->keys[*hash & (KEY_CACHE - 1)].key;
+    const ch_str *cached = *slot != CH_NOVALUE ? (const ch_str *)ch_ptr(*slot) : NULL;
+    if (cached != NULL && ps->keys[*hash & (KEY_CACHE - 1)].hash == *hash && cached->h.flags == CH_STR_ASCII &&
+        cached->len == len && memcmp(cached->data, ps->p + 1, len) == 0) {
+        ps->p = s + 1;
+        ch_incref(*slot);
+        return *slot;
+    }
+    ch_val key = parse_string(ps);
+    if (key != CH_NOVALUE) {
+        ch_decref(*slot);
+        ch_incref(key);
+        *slot = key;
+        ps->keys[*hash & (KEY_CACHE - 1)].hash = *hash;
+    }
+    return key;
+}
+
 static ch_val parse_object(parser *ps, unsigned depth)
 {
     int items = open_container(ps, depth, '}');
@@ -477,7 +520,8 @@ static ch_val parse_object(parser *ps, unsigned depth)
         for (;;) {
             if (ps->p >= ps->end || *ps->p != '"')
                 return fail_at(ps, "Expecting property name enclosed in double quotes", ps->p);
-            ch_val key = parse_string(ps);
+            uint64_t hash;
+            ch_val key = parse_key(ps, &hash);
             if (key == CH_NOVALUE)
                 return CH_NOVALUE;
             skip_space(ps);
@@ -495,7 +539,7 @@ static ch_val parse_object(parser *ps, unsigned depth)
                 ch_decref(val);
                 return no_memory(ps);
             }
-            ps->entries[ps->nentries++] = (ch_entry){ch_hash(key), key, val};
+            ps->entries[ps->nentries++] = (ch_entry){hash, key, val};
             if (ch_depth(val) > deepest)
                 deepest = ch_depth(val);
             int next = after_item(ps, '}', "Illegal trailing comma before end of object");
@@ -599,6 +643,8 @@ ch_val ch_json_parse(const unsigned char *data, size_t len, const ch_json_hooks 
         ch_decref(ps.entries[i].key);
         ch_decref(ps.entries[i].val);
     }
+    for (size_t i = 0; i < KEY_CACHE; i++)
+        ch_decref(ps.keys[i].key);
     free(ps.vals);
     free(ps.entries);
     free(ps.units);
