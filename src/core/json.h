@@ -38,8 +38,9 @@ typedef struct {
 } ch_json_step;
 
 typedef struct {
-    unsigned char *data; /* the output so far (ch_alloc'd), `len` of `cap` bytes */
+    unsigned char *data; /* the output so far, `len` of `cap` bytes: `first`, then ch_alloc'd */
     size_t len, cap;
+    unsigned char first[2048]; /* small documents need no allocation */
     const ch_json_hooks *hooks;
     bool sort_keys;
     size_t int_digit_limit; /* asked of the hooks on the first big int */

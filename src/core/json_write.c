@@ -35,8 +35,9 @@
 
 void ch_json_writer_init(ch_json_writer *w, const ch_json_hooks *hooks, bool sort_keys)
 {
-    w->data = NULL;
-    w->len = w->cap = 0;
+    w->data = w->first;
+    w->len = 0;
+    w->cap = sizeof w->first;
     w->hooks = hooks;
     w->sort_keys = sort_keys;
     w->have_limit = false;
@@ -49,9 +50,11 @@ void ch_json_writer_init(ch_json_writer *w, const ch_json_hooks *hooks, bool sor
 
 void ch_json_writer_free(ch_json_writer *w)
 {
-    ch_free(w->data, w->cap);
-    w->data = NULL;
-    w->len = w->cap = 0;
+    if (w->data != w->first)
+        ch_free(w->data, w->cap);
+    w->data = w->first;
+    w->len = 0;
+    w->cap = sizeof w->first;
 }
 
 static int fail(ch_json_writer *w, ch_json_status status, ch_val offender)
@@ -66,12 +69,14 @@ static inline int reserve(ch_json_writer *w, size_t n)
 {
     if (w->cap - w->len >= n)
         return 0;
-    size_t cap = w->cap < 1024 ? 1024 : w->cap;
+    size_t cap = w->cap;
     while (cap - w->len < n)
         cap *= 2;
-    unsigned char *data = w->data == NULL ? ch_alloc(cap) : ch_realloc(w->data, w->cap, cap);
+    unsigned char *data = w->data != w->first ? ch_realloc(w->data, w->cap, cap) : ch_alloc(cap);
     if (data == NULL)
         return fail(w, CH_JSON_NO_MEMORY, CH_NOVALUE);
+    if (w->data == w->first)
+        memcpy(data, w->first, w->len);
     w->data = data;
     w->cap = cap;
     return 0;
