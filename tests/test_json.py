@@ -156,6 +156,22 @@ def test_sort_keys_refuses_keys_that_do_not_compare() -> None:
     assert cohive.to_json(cohive.Map({None: 1}), sort_keys=True) == b'{"null":1}'
 
 
+def test_sort_keys_survives_keys_that_change_the_value() -> None:
+    outer: list[Any] = []
+
+    class Meddler:
+        def __hash__(self) -> int:
+            return id(self)
+
+        def __lt__(self, other: object) -> bool:
+            outer.clear()
+            return True
+
+    outer.extend([{Meddler(): 1, Meddler(): 2}, "x" * 100, [1, 2]])
+    with pytest.raises(TypeError, match=r"value\[0\]: keys must be str, int, float, bool or None, not Meddler"):
+        cohive.to_json(outer, sort_keys=True)
+
+
 def test_ints_of_any_size_up_to_the_digit_limit() -> None:
     for n in [2**60 - 1, 2**60, -(2**60), -(2**60) - 1, 2**63, -(2**64), 10**100, -(10**4299)]:
         assert cohive.to_json(n) == str(n).encode()

@@ -257,6 +257,10 @@ static int write_dict(encoder *e, PyObject *dict)
         } else if (!PyDict_Next(dict, &pos, &key, &value)) {
             break;
         }
+        /* Held: sorting may have run Python code (a key's __lt__) that can
+         * change containers, so nothing borrowed is trusted across a write. */
+        Py_INCREF(key);
+        Py_INCREF(value);
         e->depth = d; /* a key's error belongs to its dict */
         if (i++ > 0 && ch_json_write_raw(&e->w, ",", 1) < 0)
             rc = writer_failed(e);
@@ -266,6 +270,8 @@ static int write_dict(encoder *e, PyObject *dict)
         e->key[d] = key;
         if (rc == 0 && write_py(e, value) < 0)
             rc = -1;
+        Py_DECREF(key);
+        Py_DECREF(value);
     }
     Py_XDECREF(keys);
     if (rc < 0)
@@ -282,13 +288,16 @@ static int write_sequence(encoder *e, PyObject *seq)
     e->key[d] = NULL;
     if (ch_json_write_raw(&e->w, "[", 1) < 0)
         return writer_failed(e);
-    /* No Python code runs while writing, so the size cannot change. */
-    PyObject **items = PyList_Check(seq) ? ((PyListObject *)seq)->ob_item : ((PyTupleObject *)seq)->ob_item;
+    /* The size is read again each step and each item held while written:
+     * sort_keys may run a key's __lt__, which could change a list. */
     for (Py_ssize_t i = 0; i < Py_SIZE(seq); i++) {
         e->index[d] = i;
         if (i > 0 && ch_json_write_raw(&e->w, ",", 1) < 0)
             return writer_failed(e);
-        if (write_py(e, items[i]) < 0)
+        PyObject *item = Py_NewRef(PyList_Check(seq) ? PyList_GET_ITEM(seq, i) : PyTuple_GET_ITEM(seq, i));
+        int rc = write_py(e, item);
+        Py_DECREF(item);
+        if (rc < 0)
             return -1;
     }
     e->depth--;
