@@ -1,6 +1,6 @@
 """Draws the main benchmark figures as PNGs in docs/ from run.py's --data JSON.
 
-Runs in its own environment with requirements/bench.txt (./dev bench --plot
+Runs in its own environment with requirements/plots.txt (./dev bench --plot
 sets it up), so matplotlib never enters the test environments.
 """
 

@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_executor  # noqa: E402
+import bench_json  # noqa: E402
 import bench_latency  # noqa: E402
 import bench_map  # noqa: E402
 import bench_prefork  # noqa: E402
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "scaling": bench_scaling,
     "prefork": bench_prefork,
     "values": bench_values,
+    "json": bench_json,
 }
 
 

@@ -32,8 +32,10 @@ from cohive._cohive import (
     Semaphore,
     _register,
     freeze,
+    from_json,
     native_bytes,
     thaw,
+    to_json,
 )
 from cohive import _types, _views, _waiting
 from cohive._types import allow, register
@@ -72,10 +74,12 @@ __all__ = [
     "WorkerStopped",
     "allow",
     "freeze",
+    "from_json",
     "native_bytes",
     "register",
     "set_pool_limit",
     "thaw",
+    "to_json",
 ]
 
 # The parts of the API written in Python, handed to the extension by name.

@@ -263,6 +263,12 @@ def freeze(obj: object, /) -> Any:
 def thaw(obj: object, /) -> Any:
     """Plain Python data for a frozen value."""
 
+def to_json(value: object, /, *, sort_keys: bool = False) -> bytes:
+    """The JSON text of value as UTF-8 bytes, written from the native values."""
+
+def from_json(data: str | bytes | bytearray | memoryview, /) -> Any:
+    """The frozen value of a JSON document, parsed natively."""
+
 def native_bytes() -> int:
     """Bytes of native memory cohive holds now, in the whole process."""
 

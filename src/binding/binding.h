@@ -124,6 +124,9 @@ int cohive_freeze_item_value(cohive_state *st, PyObject *key, PyObject *value, c
 /* The same for a map key: unhashable containers (list, dict, set) are refused. */
 int cohive_freeze_key(cohive_state *st, PyObject *obj, ch_val *out);
 
+/* Raises exc_type("<path>: <message>"), the path made by path_of(walk); returns -1. */
+int cohive_vfail_at(PyObject *(*path_of)(void *), void *walk, PyObject *exc_type, const char *format, va_list va);
+
 /* The native form of a key about to be looked up, without allocating for
  * the common cases (str, int).  Returns 1 with *key and *hash set, 0 when
  * the key cannot be in any map (an unshareable type), -1 on error (an
@@ -185,6 +188,7 @@ int cohive_add_ref_type(PyObject *module, cohive_state *st);
 int cohive_add_queue_type(PyObject *module, cohive_state *st);
 int cohive_add_sync_types(PyObject *module, cohive_state *st);
 int cohive_add_watcher_type(PyObject *module, cohive_state *st);
+int cohive_add_json_functions(PyObject *module); /* to_json, from_json (json.c) */
 
 /* --- waiting ------------------------------------------------------------------ */
 

@@ -58,17 +58,25 @@ static PyObject *path_text(freezer *f)
     return text;
 }
 
-int freezer_fail(freezer *f, PyObject *exc_type, const char *format, ...)
+int cohive_vfail_at(PyObject *(*path_of)(void *), void *walk, PyObject *exc_type, const char *format, va_list va)
 {
-    va_list va;
-    va_start(va, format);
     PyObject *message = PyUnicode_FromFormatV(format, va);
-    va_end(va);
-    PyObject *path = message != NULL ? path_text(f) : NULL;
+    PyObject *path = message != NULL ? path_of(walk) : NULL;
     if (path != NULL)
         PyErr_Format(exc_type, "%U: %U", path, message);
     Py_XDECREF(path);
     Py_XDECREF(message);
+    return -1;
+}
+
+static PyObject *freezer_path(void *f) { return path_text(f); }
+
+int freezer_fail(freezer *f, PyObject *exc_type, const char *format, ...)
+{
+    va_list va;
+    va_start(va, format);
+    cohive_vfail_at(freezer_path, f, exc_type, format, va);
+    va_end(va);
     return -1;
 }
 

@@ -168,7 +168,8 @@ static int module_exec(PyObject *module)
         cohive_add_ref_type(module, st) < 0 || cohive_add_queue_type(module, st) < 0 ||
         cohive_add_sync_types(module, st) < 0 || cohive_add_watcher_type(module, st) < 0 ||
         cohive_add_fork_error(module, st) < 0 || cohive_add_bytes_type(module, st) < 0 ||
-        cohive_add_cancel_functions(module) < 0 || cohive_add_stack_functions(module) < 0)
+        cohive_add_cancel_functions(module) < 0 || cohive_add_stack_functions(module) < 0 ||
+        cohive_add_json_functions(module) < 0)
         return -1;
     st->restore = PyObject_GetAttrString(module, "_restore");
     if (st->restore == NULL)
