@@ -24,28 +24,52 @@
 
 /* --- errors ---------------------------------------------------------------------- */
 
+/* repr(o) for a path, or a placeholder when o is nested too deep to repr
+ * (a key tuple nested 10^5 deep): the error being reported is what matters. */
+static PyObject *path_repr(PyObject *o)
+{
+    PyObject *r = PyObject_Repr(o);
+    if (r == NULL && PyErr_ExceptionMatches(PyExc_RecursionError)) {
+        PyErr_Clear();
+        r = PyUnicode_FromFormat("<%s nested too deep to show>", Py_TYPE(o)->tp_name);
+    }
+    return r;
+}
+
+static PyObject *path_part(const char *format, PyObject *o)
+{
+    PyObject *r = path_repr(o);
+    PyObject *part = r != NULL ? PyUnicode_FromFormat(format, r) : NULL;
+    Py_XDECREF(r);
+    return part;
+}
+
 static PyObject *path_text(freezer *f)
 {
-    PyObject *text = f->under_key != NULL ? PyUnicode_FromFormat("%s[%.60R]", f->what, f->under_key)
-                                          : PyUnicode_FromString(f->what);
+    PyObject *text = PyUnicode_FromString(f->what);
+    if (text != NULL && f->under_key != NULL) {
+        PyObject *part = path_part("[%.60U]", f->under_key);
+        Py_SETREF(text, part != NULL ? PyUnicode_Concat(text, part) : NULL);
+        Py_XDECREF(part);
+    }
     for (int i = 0; text != NULL && i < f->depth; i++) {
         path_step *s = &f->path[i];
         PyObject *part;
         switch (s->kind) {
         case STEP_ITEM:
-            part = PyUnicode_FromFormat("[%.60R]", s->obj);
+            part = path_part("[%.60U]", s->obj);
             break;
         case STEP_INDEX:
             part = PyUnicode_FromFormat("[%zd]", s->index);
             break;
         case STEP_KEY:
-            part = PyUnicode_FromFormat(" key %.60R", s->obj);
+            part = path_part(" key %.60U", s->obj);
             break;
         case STEP_ATTR:
             part = PyUnicode_FromFormat(".%U", s->obj);
             break;
         default:
-            part = PyUnicode_FromFormat(" element %.60R", s->obj);
+            part = path_part(" element %.60U", s->obj);
             break;
         }
         if (part == NULL) {
