@@ -7,6 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_compact  # noqa: E402
 import bench_executor  # noqa: E402
 import bench_map  # noqa: E402
 import bench_prefork  # noqa: E402
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "scaling": bench_scaling,
     "prefork": bench_prefork,
     "values": bench_values,
+    "compact": bench_compact,
 }
 
 
