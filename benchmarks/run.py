@@ -12,6 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_compact  # noqa: E402
 import bench_executor  # noqa: E402
 import bench_json  # noqa: E402
 import bench_latency  # noqa: E402
@@ -36,6 +37,7 @@ BENCHMARKS = {
     "prefork": bench_prefork,
     "values": bench_values,
     "json": bench_json,
+    "compact": bench_compact,
 }
 
 

@@ -63,3 +63,26 @@ def test_collision_nodes_free_cleanly(native_baseline: int) -> None:
             m = m.delete(f"k{i}")
         assert len(m) == 150 and m == {f"k{i}": i for i in range(1, 300, 2)}
         del m
+
+
+def test_records_in_one_value_share_their_key_strings(native_baseline: int) -> None:
+    long_key = "k" * 1000
+    records = {i: {long_key: i, "other": [i]} for i in range(100)}
+    listed = list(records.values())
+    for build in (lambda: cohive.Map(records), lambda: cohive.freeze(listed)):
+        before = cohive.native_bytes()
+        value = build()
+        # Unshared, the 1000-character key alone would take 100 * 1000 bytes.
+        assert cohive.native_bytes() - before < 20_000
+        assert value == (records if isinstance(value, cohive.Map) else listed)
+        assert cohive.thaw(value) == (records if isinstance(value, cohive.Map) else listed)
+        del value
+        gc.collect()
+    # A refused value after keys were shared releases everything (the fixture checks).
+    records[50]["other"] = [object()]
+    try:
+        cohive.Map(records)
+    except TypeError as e:
+        assert str(e).startswith("value[50]['other'][0]: object is not shareable")
+    else:
+        raise AssertionError("an object() was frozen")

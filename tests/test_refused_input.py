@@ -102,6 +102,25 @@ def test_nesting_limit() -> None:
         cohive.Map().set("k", deep)
 
 
+def test_nesting_far_beyond_the_limit_is_a_value_error_not_recursion(native_baseline: int) -> None:
+    # 10^5 levels: too deep for repr(), which the error's path text uses for keys.
+    deep: Any = ()
+    for _ in range(10**5):
+        deep = (deep,)
+    m = cohive.Map({"x": 1})
+    with pytest.raises(ValueError, match=r"^value\['a'\]\[0\]\[0\].*: nesting deeper than 256 levels$"):
+        cohive.Map({"a": deep})
+    with pytest.raises(ValueError, match=r"^value key <tuple nested too deep to show>\[0\].*: nesting deeper than 256"):
+        cohive.Map({deep: 1})
+    with pytest.raises(ValueError, match=r"^key\[0\]\[0\].*: nesting deeper than 256 levels$"):
+        m.set(deep, 1)
+    with pytest.raises(ValueError, match=r"^value\['k'\] key <tuple nested too deep to show>.*: nesting deeper than 256"):
+        m.set("k", {deep: 1})
+    with pytest.raises(ValueError, match=r"nesting deeper than 256 levels"):
+        cohive.Queue(maxsize=1).put(deep)
+    assert m == {"x": 1}
+
+
 def test_unshareable_keys_are_simply_absent_on_lookup() -> None:
     m = cohive.Map(a=1)
     assert object() not in m

@@ -24,28 +24,52 @@
 
 /* --- errors ---------------------------------------------------------------------- */
 
+/* repr(o) for a path, or a placeholder when o is nested too deep to repr
+ * (a key tuple nested 10^5 deep): the error being reported is what matters. */
+static PyObject *path_repr(PyObject *o)
+{
+    PyObject *r = PyObject_Repr(o);
+    if (r == NULL && PyErr_ExceptionMatches(PyExc_RecursionError)) {
+        PyErr_Clear();
+        r = PyUnicode_FromFormat("<%s nested too deep to show>", Py_TYPE(o)->tp_name);
+    }
+    return r;
+}
+
+static PyObject *path_part(const char *format, PyObject *o)
+{
+    PyObject *r = path_repr(o);
+    PyObject *part = r != NULL ? PyUnicode_FromFormat(format, r) : NULL;
+    Py_XDECREF(r);
+    return part;
+}
+
 static PyObject *path_text(freezer *f)
 {
-    PyObject *text = f->under_key != NULL ? PyUnicode_FromFormat("%s[%.60R]", f->what, f->under_key)
-                                          : PyUnicode_FromString(f->what);
+    PyObject *text = PyUnicode_FromString(f->what);
+    if (text != NULL && f->under_key != NULL) {
+        PyObject *part = path_part("[%.60U]", f->under_key);
+        Py_SETREF(text, part != NULL ? PyUnicode_Concat(text, part) : NULL);
+        Py_XDECREF(part);
+    }
     for (int i = 0; text != NULL && i < f->depth; i++) {
         path_step *s = &f->path[i];
         PyObject *part;
         switch (s->kind) {
         case STEP_ITEM:
-            part = PyUnicode_FromFormat("[%.60R]", s->obj);
+            part = path_part("[%.60U]", s->obj);
             break;
         case STEP_INDEX:
             part = PyUnicode_FromFormat("[%zd]", s->index);
             break;
         case STEP_KEY:
-            part = PyUnicode_FromFormat(" key %.60R", s->obj);
+            part = path_part(" key %.60U", s->obj);
             break;
         case STEP_ATTR:
             part = PyUnicode_FromFormat(".%U", s->obj);
             break;
         default:
-            part = PyUnicode_FromFormat(" element %.60R", s->obj);
+            part = path_part(" element %.60U", s->obj);
             break;
         }
         if (part == NULL) {
@@ -246,9 +270,55 @@ static int freeze_set(freezer *f, PyObject *o, ch_val *out)
     return 0;
 }
 
+/* Records in a container (a dict of dicts, a list of dicts) repeat the
+ * same keys: from the second dict nested in a container on, keys that are
+ * exact strs are frozen once per freeze and shared by reference, so a
+ * million records hold their key strings once (a first step towards shapes,
+ * see docs/design.md).  Bounded, so that unique keys cost no more than a
+ * lookup each. */
+#define SHARED_KEYS_MAX 4096
+
+static int freeze_dict_key(freezer *f, PyObject *k, ch_val *out)
+{
+    if (f->shared_keys == NULL || !PyUnicode_CheckExact(k))
+        return freezer_freeze(f, k, true, out);
+    PyObject *known = PyDict_GetItemWithError(f->shared_keys, k);
+    if (known != NULL) {
+        *out = (ch_val)(uintptr_t)PyLong_AsVoidPtr(known);
+        ch_incref(*out);
+        return 0;
+    }
+    if (PyErr_Occurred() || freezer_freeze(f, k, true, out) < 0)
+        return -1;
+    if (PyDict_GET_SIZE(f->shared_keys) < SHARED_KEYS_MAX) {
+        PyObject *frozen = PyLong_FromVoidPtr(ch_ptr(*out));
+        if (frozen == NULL || PyDict_SetItem(f->shared_keys, k, frozen) < 0) {
+            Py_XDECREF(frozen);
+            ch_decref(*out);
+            return -1;
+        }
+        Py_DECREF(frozen);
+        ch_incref(*out); /* the table's reference, dropped by freezer_done */
+    }
+    return 0;
+}
+
+static void freezer_done(freezer *f)
+{
+    if (f->shared_keys == NULL)
+        return;
+    Py_ssize_t pos = 0;
+    PyObject *k, *frozen;
+    while (PyDict_Next(f->shared_keys, &pos, &k, &frozen))
+        ch_decref((ch_val)(uintptr_t)PyLong_AsVoidPtr(frozen));
+    Py_CLEAR(f->shared_keys);
+}
+
 static int freeze_dict(freezer *f, PyObject *o, ch_val *out)
 {
     if (freezer_enter(f, o) < 0)
+        return -1;
+    if (f->depth > 1 && ++f->nested_dicts == 2 && (f->shared_keys = PyDict_New()) == NULL)
         return -1;
     Py_ssize_t size = PyDict_GET_SIZE(o), n = 0;
     ch_entry *entries = PyMem_Malloc((size_t)(size > 0 ? size : 1) * sizeof(ch_entry));
@@ -268,7 +338,7 @@ static int freeze_dict(freezer *f, PyObject *o, ch_val *out)
         Py_INCREF(k);
         Py_INCREF(v);
         freezer_step(f, STEP_KEY, k, 0);
-        int rc = freezer_freeze(f, k, true, &e->key);
+        int rc = freeze_dict_key(f, k, &e->key);
         freezer_step(f, STEP_ITEM, k, 0);
         if (rc == 0 && freezer_freeze(f, v, false, &e->val) < 0) {
             ch_decref(e->key);
@@ -365,30 +435,38 @@ int freezer_freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
     return 0;
 }
 
+/* Runs a freeze and frees what it kept for its duration. */
+static int freezer_run(freezer *f, PyObject *obj, bool as_key, ch_val *out)
+{
+    int rc = freezer_freeze(f, obj, as_key, out);
+    freezer_done(f);
+    return rc;
+}
+
 int cohive_freeze(cohive_state *st, PyObject *obj, const char *what, ch_val *out)
 {
-    freezer f = {.st = st, .what = what, .depth = 0, .unshareable = false};
-    return freezer_freeze(&f, obj, false, out);
+    freezer f = {.st = st, .what = what};
+    return freezer_run(&f, obj, false, out);
 }
 
 int cohive_freeze_item_value(cohive_state *st, PyObject *key, PyObject *value, ch_val *out)
 {
-    freezer f = {.st = st, .what = "value", .under_key = key, .depth = 0, .unshareable = false};
-    return freezer_freeze(&f, value, false, out);
+    freezer f = {.st = st, .what = "value", .under_key = key};
+    return freezer_run(&f, value, false, out);
 }
 
 int cohive_freeze_key(cohive_state *st, PyObject *obj, ch_val *out)
 {
-    freezer f = {.st = st, .what = "key", .depth = 0, .unshareable = false};
-    return freezer_freeze(&f, obj, true, out);
+    freezer f = {.st = st, .what = "key"};
+    return freezer_run(&f, obj, true, out);
 }
 
 /* Freezes something only to search for it: an unshareable type is not an
  * error, since nothing frozen can equal it. */
 static int probe_freeze(cohive_state *st, PyObject *obj, bool as_key, ch_val *out)
 {
-    freezer f = {.st = st, .what = as_key ? "key" : "value", .depth = 0, .unshareable = false};
-    if (freezer_freeze(&f, obj, as_key, out) == 0)
+    freezer f = {.st = st, .what = as_key ? "key" : "value"};
+    if (freezer_run(&f, obj, as_key, out) == 0)
         return 1;
     if (!f.unshareable)
         return -1;

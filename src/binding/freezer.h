@@ -24,6 +24,8 @@ typedef struct {
     PyObject *open[CH_MAX_DEPTH];       /* those containers, outermost first */
     path_step path[CH_MAX_DEPTH];       /* the step taken inside each of them */
     bool unshareable;                   /* the error is an unshareable type */
+    int nested_dicts;                   /* dicts met inside other containers */
+    PyObject *shared_keys;              /* str -> frozen str for those dicts' keys, or NULL */
 } freezer;
 
 /* Freezes one value at the current path (convert.c). */

@@ -352,8 +352,27 @@ static int build_collision(ch_entry *e, size_t n, ch_head **out, ch_entry *lone,
 /* Reorders e[0..n) in place so that entries sharing the five hash bits at
  * `shift` are contiguous, bucket b starting at start[b] (an American flag
  * sort: each entry is swapped straight into its bucket). */
-static void partition(ch_entry *e, size_t n, unsigned shift, size_t start[33])
+static inline unsigned slot_at(const ch_entry *x, unsigned shift) { return (unsigned)((x->hash >> shift) & 31); }
+
+/* Most nodes below the root get a handful of entries: an insertion sort by
+ * slot beats clearing and scanning 32 buckets for them. */
+#define SMALL_PARTITION 16
+
+static void sort_small(ch_entry *e, size_t n, unsigned shift)
 {
+    for (size_t i = 1; i < n; i++) {
+        ch_entry x = e[i];
+        unsigned t = slot_at(&x, shift);
+        size_t j = i;
+        for (; j > 0 && slot_at(&e[j - 1], shift) > t; j--)
+            e[j] = e[j - 1];
+        e[j] = x;
+    }
+}
+
+static void partition(ch_entry *e, size_t n, unsigned shift)
+{
+    size_t start[33];
     memset(start, 0, 33 * sizeof(size_t));
     for (size_t i = 0; i < n; i++)
         start[((e[i].hash >> shift) & 31) + 1]++;
@@ -390,25 +409,27 @@ static int build_level(ch_entry *e, size_t n, unsigned shift, ch_head **out, ch_
     if (shift >= HASH_BITS)
         return build_collision(e, n, out, lone, count);
 
-    size_t start[33];
-    partition(e, n, shift, start);
-    /* Build each bucket. */
+    if (n <= SMALL_PARTITION)
+        sort_small(e, n, shift);
+    else
+        partition(e, n, shift);
+    /* Build each bucket: the runs of entries with the same slot. */
     ch_entry pairs[32];
     ch_val children[32];
     uint32_t datamap = 0, nodemap = 0;
     unsigned npairs = 0, nchildren = 0;
-    for (int b = 0; b < 32; b++) {
-        size_t size = start[b + 1] - start[b];
-        if (size == 0)
-            continue;
+    for (size_t first = 0, end; first < n; first = end) {
+        unsigned b = slot_at(&e[first], shift);
+        for (end = first + 1; end < n && slot_at(&e[end], shift) == b; end++)
+            ;
         ch_head *child = NULL;
         ch_entry pair;
-        int rc = build_level(e + start[b], size, shift + BITS_PER_LEVEL, &child, &pair, count);
+        int rc = build_level(e + first, end - first, shift + BITS_PER_LEVEL, &child, &pair, count);
         if (rc < 0) {
             release_entries(pairs, npairs);
             for (unsigned i = 0; i < nchildren; i++)
                 ch_decref(children[i]);
-            release_entries(e + start[b + 1], n - start[b + 1]);
+            release_entries(e + end, n - end);
             return -1;
         }
         if (rc == 1) {
