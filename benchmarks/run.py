@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_compact  # noqa: E402
 import bench_executor  # noqa: E402
+import bench_hot_records  # noqa: E402
 import bench_json  # noqa: E402
 import bench_latency  # noqa: E402
 import bench_map  # noqa: E402
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "workers": bench_workers,
     "scaling": bench_scaling,
     "prefork": bench_prefork,
+    "hot_records": bench_hot_records,
     "values": bench_values,
     "json": bench_json,
     "compact": bench_compact,
