@@ -17,10 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# As installed, cohive's modules have their bytecode cached (pip writes it, as
+# the stdlib's is): under PYTHONDONTWRITEBYTECODE every new interpreter would
+# compile cohive from source instead (~4 ms), which no installed copy pays.
+sys.dont_write_bytecode = False
 
 import bench_tasks as tasks  # noqa: E402
 import cohive  # noqa: E402
-from cohive import _interpreters, _pool  # noqa: E402
+from cohive import _interpreters, _pool, _worker  # noqa: E402, F401 - _worker: its bytecode cached too
 import torture_workers as tw  # noqa: E402
 from harness import fmt_time, table  # noqa: E402
 

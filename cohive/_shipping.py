@@ -9,11 +9,15 @@ by exec() have no such reference and are refused up front, with a hint to
 move them into a module.
 """
 
+from __future__ import annotations
+
 import importlib
 import importlib.util
-import re
 import sys
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAIN_ALIAS = "__cohive_main__"
 
@@ -93,15 +97,19 @@ def _import_main(path: str | None) -> Any:
     return module
 
 
-_GUARD = re.compile(r"""^if\s+__name__\s*==\s*['"]__main__['"]\s*:""", re.M)
+# Patterns compiled on first use (re's cache), in the error paths only: every
+# worker imports this module, and compiling them would add to its start.
+_GUARD = r"""^if\s+__name__\s*==\s*['"]__main__['"]\s*:"""
 
 
 def _main_script_failed(path: str, exc: Exception) -> Exception:
     """What a worker reports when re-running the main script to find a function raised."""
+    import re
+
     what = f"{type(exc).__name__}: {exc}"
     try:
         with open(path, encoding="utf-8") as f:
-            guarded = _GUARD.search(f.read()) is not None
+            guarded = re.search(_GUARD, f.read(), re.M) is not None
     except (OSError, UnicodeDecodeError):
         guarded = True  # cannot tell: say nothing about the guard
     if guarded:
@@ -114,7 +122,7 @@ def _main_script_failed(path: str, exc: Exception) -> Exception:
     )
 
 
-_REFUSED_EXTENSION = re.compile(r"module (\S+) does not support loading in subinterpreters")
+_REFUSED_EXTENSION = r"module (\S+) does not support loading in subinterpreters"
 
 
 def import_module(name: str) -> Any:
@@ -123,7 +131,9 @@ def import_module(name: str) -> Any:
     try:
         return importlib.import_module(name)
     except ImportError as exc:
-        refused = _REFUSED_EXTENSION.search(str(exc))
+        import re
+
+        refused = re.search(_REFUSED_EXTENSION, str(exc))
         if refused is None:
             raise
         extension = refused.group(1)

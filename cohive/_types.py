@@ -18,12 +18,17 @@ frozen or registered here, or allowed with :func:`allow`, and imports
 nothing before that check passes.
 """
 
+from __future__ import annotations
+
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from cohive import _cohive
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # What rich_freeze.c calls a kind, and the native instance flags (values_layout.h).
 DATE, DATETIME, TIME, TIMEDELTA, DECIMAL, UUID, INSTANCE = range(1, 8)

@@ -27,7 +27,7 @@ typedef struct {
     PyTypeObject *Watcher_Type;
     PyTypeObject *Lock_Type, *Event_Type, *Semaphore_Type, *Barrier_Type, *Counter_Type;
     PyObject *Empty, *Full, *QueueClosed; /* queue.Empty, queue.Full, cohive.QueueClosed */
-    PyObject *BrokenBarrierError;         /* threading.BrokenBarrierError */
+    PyObject *BrokenBarrierError;         /* threading.BrokenBarrierError; these two stdlib ones set on first raise */
     PyObject *ForeignProcessError;        /* cohive.ForeignProcessError */
     /* Python helpers the cohive package registers by name (cohive/_helpers.py):
      * the collections.abc views of a Map, the asyncio forms of waits. */
@@ -202,6 +202,9 @@ int cohive_sleep(ch_waiter *w, double deadline);
  * above (cancel.c) also raises cohive.WorkerStopped when the thread's
  * scope is cancelled. */
 int cohive_sleep_uncancelled(ch_waiter *w, double deadline);
+/* Raises the stdlib exception module.name (queue.Empty, threading.BrokenBarrierError), looked up into
+ * *slot on first use; returns NULL. */
+PyObject *cohive_raise_stdlib(PyObject **slot, const char *module, const char *name, const char *message);
 int cohive_add_cancel_functions(PyObject *module);
 int cohive_add_stack_functions(PyObject *module); /* stack.c: where a stuck worker is */
 

@@ -104,10 +104,8 @@ static PyObject *do_get(PyObject *self, int block, double deadline)
     ch_queue_result rc = attempt(QUEUE(self), true, &item);
     if (rc == CH_Q_EMPTY && block && wait_and_attempt(QUEUE(self), true, &item, deadline, &rc) < 0)
         return NULL;
-    if (rc == CH_Q_EMPTY) {
-        PyErr_SetNone(st->Empty);
-        return NULL;
-    }
+    if (rc == CH_Q_EMPTY)
+        return cohive_raise_stdlib(&st->Empty, "queue", "Empty", NULL);
     if (rc == CH_Q_CLOSED)
         return raise_closed(st);
     PyObject *r = cohive_read(st, item);
@@ -132,7 +130,7 @@ static PyObject *do_put(PyObject *self, PyObject *value, int block, double deadl
         Py_RETURN_NONE;
     ch_decref(item);
     if (rc == CH_Q_FULL)
-        PyErr_SetNone(st->Full);
+        cohive_raise_stdlib(&st->Full, "queue", "Full", NULL);
     else if (rc == CH_Q_CLOSED)
         raise_closed(st);
     else
@@ -400,14 +398,6 @@ static PyType_Spec Queue_spec = {
 
 int cohive_add_queue_type(PyObject *module, cohive_state *st)
 {
-    PyObject *queue_module = PyImport_ImportModule("queue");
-    if (queue_module == NULL)
-        return -1;
-    st->Empty = PyObject_GetAttrString(queue_module, "Empty");
-    st->Full = st->Empty != NULL ? PyObject_GetAttrString(queue_module, "Full") : NULL;
-    Py_DECREF(queue_module);
-    if (st->Full == NULL)
-        return -1;
     st->QueueClosed = PyErr_NewExceptionWithDoc(
         "cohive.QueueClosed", "The queue was closed: no more puts, and gets once it is drained.", NULL, NULL);
     if (st->QueueClosed == NULL || PyModule_AddObjectRef(module, "QueueClosed", st->QueueClosed) < 0)

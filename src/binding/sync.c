@@ -191,10 +191,9 @@ static PyObject *Sync_try(PyObject *self, PyObject *const *args, Py_ssize_t narg
         if (generation == (unsigned long long)-1 && PyErr_Occurred())
             return NULL;
         r = attempt_barrier(s, w, generation);
-        if (r < 0) {
-            PyErr_SetString(st->BrokenBarrierError, "the barrier is broken");
-            return NULL;
-        }
+        if (r < 0)
+            return cohive_raise_stdlib(&st->BrokenBarrierError, "threading", "BrokenBarrierError",
+                                       "the barrier is broken");
     }
     }
     return PyBool_FromLong(r > 0);
@@ -431,8 +430,8 @@ static PyObject *Barrier_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 
 static PyObject *broken(PyObject *self)
 {
-    PyErr_SetString(state_of(self)->BrokenBarrierError, "the barrier is broken");
-    return NULL;
+    return cohive_raise_stdlib(&state_of(self)->BrokenBarrierError, "threading", "BrokenBarrierError",
+                               "the barrier is broken");
 }
 
 static PyObject *Barrier_wait(PyObject *self, PyObject *args, PyObject *kwargs)
@@ -647,13 +646,6 @@ SYNC_SPEC(Counter, "Counter(value=0, *, name=None)\n--\n\nAn atomic 64-bit integ
 
 int cohive_add_sync_types(PyObject *module, cohive_state *st)
 {
-    PyObject *threading = PyImport_ImportModule("threading");
-    if (threading == NULL)
-        return -1;
-    st->BrokenBarrierError = PyObject_GetAttrString(threading, "BrokenBarrierError");
-    Py_DECREF(threading);
-    if (st->BrokenBarrierError == NULL)
-        return -1;
     PyType_Spec *specs[] = {&Lock_spec, &Event_spec, &Semaphore_spec, &Barrier_spec, &Counter_spec};
     PyTypeObject **slots[] = {&st->Lock_Type, &st->Event_Type, &st->Semaphore_Type, &st->Barrier_Type,
                               &st->Counter_Type};

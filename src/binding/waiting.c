@@ -74,6 +74,26 @@ int cohive_sleep_uncancelled(ch_waiter *w, double deadline)
     }
 }
 
+/* Looked up when first raised, not at import: importing queue and threading
+ * would cost every worker interpreter ~2 ms at start, for errors most never see. */
+PyObject *cohive_raise_stdlib(PyObject **slot, const char *module, const char *name, const char *message)
+{
+    if (*slot == NULL) {
+        PyObject *found = PyImport_ImportModule(module);
+        if (found == NULL)
+            return NULL;
+        *slot = PyObject_GetAttrString(found, name);
+        Py_DECREF(found);
+        if (*slot == NULL)
+            return NULL;
+    }
+    if (message == NULL)
+        PyErr_SetNone(*slot);
+    else
+        PyErr_SetString(*slot, message);
+    return NULL;
+}
+
 const char *kind_name(int type)
 {
     switch (type) {
