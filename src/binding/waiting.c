@@ -47,6 +47,9 @@ static int in_signal_thread(void)
     return PyThread_get_thread_ident() == main_ident;
 }
 
+/* Seconds the signal thread sleeps at most before it looks for signals. */
+#define SIGNAL_SLICE 0.05
+
 int cohive_sleep_uncancelled(ch_waiter *w, double deadline)
 {
     int interruptible = in_signal_thread();
@@ -62,12 +65,18 @@ int cohive_sleep_uncancelled(ch_waiter *w, double deadline)
         return -1;
     for (;;) {
         ch_sleep_result rc;
+        /* A signal that arrives after the check above but before the sleep
+         * begins would not interrupt it: the signal thread sleeps in slices,
+         * so such a Ctrl-C is seen within one slice (an idle main thread
+         * wakes SIGNAL_SLICE apart; other threads sleep until woken). */
+        double slice = interruptible ? ch_monotonic() + SIGNAL_SLICE : deadline;
+        bool sliced = interruptible && (deadline < 0 || slice < deadline);
         Py_BEGIN_ALLOW_THREADS
-        rc = interruptible ? ch_waiter_sleep_interruptible(w, deadline) : ch_waiter_sleep(w, deadline);
+        rc = interruptible ? ch_waiter_sleep_interruptible(w, sliced ? slice : deadline) : ch_waiter_sleep(w, deadline);
         Py_END_ALLOW_THREADS
         if (rc == CH_WOKEN)
             return 1;
-        if (rc == CH_TIMED_OUT)
+        if (rc == CH_TIMED_OUT && !sliced)
             return 0;
         if (PyErr_CheckSignals() < 0) /* Ctrl-C lands here, in the main thread */
             return -1;
