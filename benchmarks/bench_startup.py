@@ -122,21 +122,16 @@ def run(quick: bool = False) -> str:
         times["warm"].append(timed(executor_start))
         times["hive warm"].append(timed(hive_cycle))
     med = {k: statistics.median(v) for k, v in times.items()}
-    rows = [
-        [name, fmt_time(med["stdlib"]), "1.00x"],
-        ["the same call in a cohive Subinterpreter (its own thread)", fmt_time(med["bare"]),
-         f"{med['bare'] / med['stdlib']:.2f}x"],
-        ["... after import cohive._worker (what every worker imports)", fmt_time(med["with cohive"]),
-         f"{med['with cohive'] / med['stdlib']:.2f}x"],
-        ["cohive.Executor(1), first task, pool off (new interpreter)", fmt_time(med["cold"]),
-         f"{med['cold'] / med['stdlib']:.2f}x"],
-        ["cohive.Executor(1), first task, from the pool", fmt_time(med["warm"]),
-         f"{med['warm'] / med['stdlib']:.2f}x"],
-        ["cohive.Hive(workers=2) cycle with one message, pool off (two new interpreters)", fmt_time(med["hive cold"]),
-         f"{med['hive cold'] / med['stdlib']:.2f}x"],
-        ["cohive.Hive(workers=2) cycle with one message, from the pool", fmt_time(med["hive warm"]),
-         f"{med['hive warm'] / med['stdlib']:.2f}x"],
-    ]
+    labels = {
+        "stdlib": name,
+        "bare": "the same call in a cohive Subinterpreter (its own thread)",
+        "with cohive": "... after import cohive._worker (what every worker imports)",
+        "cold": "cohive.Executor(1), first task, pool off (new interpreter)",
+        "warm": "cohive.Executor(1), first task, from the pool",
+        "hive cold": "cohive.Hive(workers=2) cycle with one message, pool off (two new interpreters)",
+        "hive warm": "cohive.Hive(workers=2) cycle with one message, from the pool",
+    }
+    rows = [[label, fmt_time(med[key]), f"{med[key] / med['stdlib']:.2f}x"] for key, label in labels.items()]
     return table(f"Worker start-up, median of {repeat}", ["what", "time", "vs the stdlib"], rows)
 
 
