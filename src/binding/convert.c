@@ -354,13 +354,9 @@ static int freeze_dict(freezer *f, PyObject *o, ch_val *out)
         if (d > depth)
             depth = d;
     }
-    ch_node *root;
-    uint64_t count;
-    int rc = ch_hamt_build(entries, (size_t)n, &root, &count);
+    ch_map *m = ch_map_build(entries, (size_t)n, (uint16_t)(depth + 1));
     PyMem_Free(entries);
-    ch_map *m = rc == 0 ? ch_map_new(root, count, (uint16_t)(depth + 1)) : NULL;
     if (m == NULL) {
-        ch_decref(ch_from_ptr(root));
         PyErr_NoMemory();
         return -1;
     }

@@ -321,15 +321,10 @@ static ch_code_result decode_map(reader *r, ch_val *out)
         free(entries);
         return rc;
     }
-    ch_node *root;
-    uint64_t count;
-    int built = ch_hamt_build(entries, (size_t)n, &root, &count);
+    ch_map *m = ch_map_build(entries, (size_t)n, (uint16_t)(depth + 1));
     free(entries);
-    ch_map *m = built == 0 ? ch_map_new(root, count, (uint16_t)(depth + 1)) : NULL;
-    if (m == NULL) {
-        ch_decref(ch_from_ptr(root));
+    if (m == NULL)
         return CH_CODE_NO_MEMORY;
-    }
     *out = ch_from_ptr(m);
     return CH_CODE_OK;
 }

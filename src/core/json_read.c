@@ -553,16 +553,10 @@ static ch_val parse_object(parser *ps, unsigned depth)
     size_t n = drop_duplicate_keys(ps->entries + base, ps->nentries - base, &no_mem);
     if (no_mem)
         return no_memory(ps);
-    ch_node *root;
-    uint64_t count;
-    int rc = ch_hamt_build(ps->entries + base, n, &root, &count); /* takes the entries, even on failure */
+    ch_map *m = ch_map_build(ps->entries + base, n, (uint16_t)(deepest + 1)); /* takes the entries */
     ps->nentries = base;
-    ch_map *m = rc == 0 ? ch_map_new(root, count, (uint16_t)(deepest + 1)) : NULL;
-    if (m == NULL) {
-        if (rc == 0)
-            ch_decref(ch_from_ptr(root));
+    if (m == NULL)
         return no_memory(ps);
-    }
     return ch_from_ptr(m);
 }
 
