@@ -106,13 +106,13 @@ ch_queue_result ch_queue_try_get(ch_queue *q, ch_val *item, ch_waiter *waiter)
 
 ch_queue_result ch_queue_spin_get(ch_queue *q, ch_val *item, double seconds)
 {
-    double until = ch_monotonic() + seconds;
+    ch_spin spin;
+    ch_spin_begin(&spin, seconds, -1);
     ch_mutex_lock(&q->lock);
     q->spinners++;
     ch_queue_result rc = take(q, item);
     ch_mutex_unlock(&q->lock);
-    while (rc == CH_Q_EMPTY && ch_monotonic() < until) {
-        ch_spin_pause();
+    while (rc == CH_Q_EMPTY && ch_spin_step(&spin)) {
         /* Peeked at without the lock, so spinning never slows a putter down. */
         if (__atomic_load_n(&q->count, __ATOMIC_RELAXED) == 0 && !__atomic_load_n(&q->closed, __ATOMIC_RELAXED))
             continue;

@@ -87,9 +87,14 @@ void ch_waiter_interrupt(ch_waiter *w);
 /* Empties an fd waiter after the event loop saw it readable. */
 void ch_waiter_drain(ch_waiter *w);
 
-/* One step of a busy wait: lets another thread run, in case the one being
- * waited for was woken on this CPU. */
-void ch_spin_pause(void);
+/* A bounded busy wait (sync.c says how it spins, and when it does not):
+ * begin, then check for what is awaited before each step; a step waits a
+ * little and returns false once the spin is over. */
+typedef struct {
+    double pausing_until, until;
+} ch_spin;
+void ch_spin_begin(ch_spin *s, double seconds, double deadline);
+bool ch_spin_step(ch_spin *s);
 
 /* CLOCK_MONOTONIC in seconds. */
 double ch_monotonic(void);
