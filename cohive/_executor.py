@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import BrokenExecutor, Future, InvalidStateError
 from concurrent.futures import Executor as _BaseExecutor
+from concurrent.futures import _base as _futures_base
 from typing import Any, Literal, TypeVar
 
 import cohive
@@ -43,6 +44,12 @@ _T = TypeVar("_T")
 # round trip, short enough that waiting on a slow task wastes little CPU.
 _COLLECT_SECONDS = 100e-6
 _NOTHING = object()
+
+
+def _running_loop() -> Any:
+    """The asyncio loop running in this thread, if any (asyncio is not imported for this)."""
+    asyncio = sys.modules.get("asyncio")
+    return asyncio._get_running_loop() if asyncio is not None else None
 
 
 class RemoteTraceback(Exception):
@@ -115,13 +122,48 @@ def worker_error(worker_id: int, record: Any) -> WorkerError:
     return error
 
 
+class _LazyCondition:
+    """A Future's ``_condition``, made when first asked for.  A task that a
+    waiting caller collects itself never needs one (see _TaskFuture), and
+    making a threading.Condition is the largest cost of a submit after an
+    idle spell (10-20 us on cold caches, against ~1 us hot).  setdefault
+    makes the first one made the only one."""
+
+    def __get__(self, future: "_TaskFuture", owner: Any = None) -> threading.Condition:
+        return future.__dict__.setdefault("_condition", threading.Condition())  # type: ignore[no-any-return]
+
+
+# The condition every Future settled before anyone asked for its own uses
+# from then on: settled is final, so nobody ever waits on it.
+_SETTLED_LOCK = threading.RLock()
+_SETTLED = threading.Condition(_SETTLED_LOCK)
+_DONE = frozenset({_futures_base.CANCELLED, _futures_base.CANCELLED_AND_NOTIFIED, _futures_base.FINISHED})
+
+
 class _TaskFuture(Future[Any]):
+    _condition = _LazyCondition()  # type: ignore[assignment]
+
     def __init__(self, executor: "Executor", task_id: int, function_name: str) -> None:
-        super().__init__()
+        # Future.__init__'s attributes, all but the condition (tests/test_executor.py checks the list).
+        self._state, self._result, self._exception = _futures_base.PENDING, None, None
+        self._waiters: list[Any] = []
+        self._done_callbacks: list[Any] = []
         self._executor, self._task_id, self.function_name = executor, task_id, function_name
+
+    def _settle_quietly(self, result: Any) -> bool:
+        """set_result without a condition, if nobody has asked for this
+        Future's yet: then nobody can be waiting on it, nor have added a
+        callback or a waiter.  False (nothing done) otherwise."""
+        with _SETTLED_LOCK:  # held while claiming, so that nobody waits on _SETTLED for a pending Future
+            if self.__dict__.setdefault("_condition", _SETTLED) is not _SETTLED:
+                return False
+            self._result, self._state = result, _futures_base.FINISHED
+        return True
 
     def result(self, timeout: float | None = None) -> Any:
         self._executor._collect_briefly(self, timeout)
+        if self._state == _futures_base.FINISHED and self._exception is None:  # final: no lock needed to read it
+            return self._result
         return super().result(timeout)
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
@@ -188,6 +230,11 @@ class Executor(_BaseExecutor):
         self._cancelled: cohive.Ref[Any] = cohive.Ref(f"{prefix}-cancelled", default=cohive.Map())
         self._futures: dict[int, _TaskFuture] = {}
         self._function_refs: dict[Callable[..., Any], FunctionRef] = {}
+        # A task names its function by a small int, which the workers look up in
+        # this Ref's Map once per function: a (module, name, path) reference costs
+        # every task three strings frozen, read and hashed again.
+        self._functions: cohive.Ref[Any] = cohive.Ref(f"{prefix}-functions", default=cohive.Map())
+        self._function_ids: dict[Callable[..., Any], tuple[int, str]] = {}
         self._ids = itertools.count()
         self._lock = threading.Lock()
         # Held by a caller collecting results itself, from taking a result off the
@@ -205,7 +252,7 @@ class Executor(_BaseExecutor):
         code = (
             "from cohive._worker import serve_executor\n"
             f"serve_executor({prefix + '-in'!r}, {prefix + '-out'!r}, {prefix + '-cancelled'!r}, "
-            f"{prefix + '-settings'!r}, {{}})\n"
+            f"{prefix + '-settings'!r}, {prefix + '-functions'!r}, {{}})\n"
         )
         self._reader = threading.Thread(target=self._read_results, name="cohive-executor-results",
                                         daemon=IN_MAIN_INTERPRETER)
@@ -222,23 +269,42 @@ class Executor(_BaseExecutor):
                 raise
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> "Future[_T]":
-        ref = self._function_ref(fn)
+        fn_id, name = self._function_id(fn)
         with self._lock:
             if self._broken is not None:
                 raise BrokenExecutor(f"the executor is broken: {self._broken}") from self._broken
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
             task_id = next(self._ids)
-            future = _TaskFuture(self, task_id, ref[1])
+            future = _TaskFuture(self, task_id, name)
             self._futures[task_id] = future
             try:
                 # No kwargs travel as None: an empty Map costs a task a microsecond or two.
-                self._inbox.put((task_id, ref, args, kwargs or None))
+                self._inbox.put((task_id, fn_id, args, kwargs or None))
             except (TypeError, ValueError) as exc:
                 del self._futures[task_id]
                 message = str(exc).replace("item[2]", "args", 1).replace("item[3]", "kwargs", 1)
-                raise type(exc)(f"cannot send the arguments of {ref[1]} to a worker: {message}") from None
+                raise type(exc)(f"cannot send the arguments of {name} to a worker: {message}") from None
+        loop = _running_loop()
+        if loop is not None:  # submitted by a coroutine, which will await it next (run_in_executor, wrap_future)
+            loop.call_soon(self._collect_for_loop, future, loop)
         return future
+
+    def _function_id(self, fn: Callable[..., Any]) -> tuple[int, str]:
+        """The number tasks name `fn` by, and its name for messages."""
+        try:
+            return self._function_ids[fn]
+        except (KeyError, TypeError):  # TypeError: unhashable, numbered afresh each time
+            pass
+        ref = self._function_ref(fn)
+        with self._lock:
+            fn_id = len(self._functions.get())
+            self._functions.update(lambda table, i, r: table.set(i, r), fn_id, ref)
+        try:
+            self._function_ids[fn] = (fn_id, ref[1])
+        except TypeError:
+            pass
+        return fn_id, ref[1]
 
     def _function_ref(self, fn: Callable[..., Any]) -> FunctionRef:
         # Looked up once per function: it costs microseconds a task otherwise.
@@ -369,7 +435,7 @@ class Executor(_BaseExecutor):
             return  # another caller is collecting: wait for the reader as usual
         try:
             deadline = time.perf_counter() + min(_COLLECT_SECONDS, _COLLECT_SECONDS if timeout is None else timeout)
-            while not future.done():
+            while future._state not in _DONE:
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     return
@@ -382,6 +448,14 @@ class Executor(_BaseExecutor):
                 self._deliver(result)
         finally:
             self._collecting.release()
+
+    def _collect_for_loop(self, future: _TaskFuture, loop: Any) -> None:
+        """Once the submitting coroutine has yielded, its event loop collects
+        briefly too, unless other callbacks are ready to run: a quick result
+        then wakes neither the reader thread nor the loop (which a result
+        delivered by the reader wakes through call_soon_threadsafe)."""
+        if not getattr(loop, "_ready", None):
+            self._collect_briefly(future, None)
 
     def _deliver(self, result: Any) -> None:
         """One message from the workers, read by the reader thread or by a caller collecting briefly."""
@@ -405,7 +479,8 @@ class Executor(_BaseExecutor):
             return
         try:
             if ok:
-                future.set_result(payload)
+                if not future._settle_quietly(payload):
+                    future.set_result(payload)
             else:
                 future.set_exception(rebuild_exception(payload))
         except InvalidStateError:

@@ -1,6 +1,7 @@
 """What runs inside a worker interpreter: the Executor's task loop.
 
-Tasks arrive on a Queue as (task_id, function ref, args, kwargs or None) and results
+Tasks arrive on a Queue as (task_id, function id, args, kwargs or None), the
+id naming a function reference in a Ref'd Map (read once per function), and results
 go back as (task_id, True, result) or (task_id, False, error record); the
 error record carries the exception pickled when it can be, and always its
 type, message and formatted traceback.
@@ -42,7 +43,8 @@ def shareable_result(ref: FunctionRef, result: Any) -> Any:
         raise type(exc)(f"the result of {ref[1]} cannot be sent back from the worker: {exc}") from None
 
 
-def serve_executor(inbox_name: str, outbox_name: str, cancelled_name: str, settings_name: str, index: int) -> None:
+def serve_executor(inbox_name: str, outbox_name: str, cancelled_name: str, settings_name: str, functions_name: str,
+                   index: int) -> None:
     inbox: cohive.Queue[Any] = cohive.Queue(name=inbox_name)
     outbox: cohive.Queue[Any] = cohive.Queue(name=outbox_name)
     outbox.put((("worker", index), "started", cohive._cohive._announce_interpreter()))
@@ -56,27 +58,30 @@ def serve_executor(inbox_name: str, outbox_name: str, cancelled_name: str, setti
             outbox.put((-1, False, error_record(exc)))
             return
     try:
-        _serve_tasks(inbox, outbox, cancelled)
+        _serve_tasks(inbox, outbox, cancelled, cohive.Ref(functions_name))
     except cohive.WorkerStopped:
         pass  # the Executor stopped waiting: the tasks left are its to settle
 
 
-def _serve_tasks(inbox: "cohive.Queue[Any]", outbox: "cohive.Queue[Any]", cancelled: "cohive.Ref[Any]") -> None:
-    functions: dict[Any, Any] = {}
+def _serve_tasks(inbox: "cohive.Queue[Any]", outbox: "cohive.Queue[Any]", cancelled: "cohive.Ref[Any]",
+                 function_table: "cohive.Ref[Any]") -> None:
+    functions: dict[int, tuple[Any, FunctionRef]] = {}  # function id: the function and its reference
     # The cancelled ids are read again only when the Ref changed: reading its
     # Map costs each task a few microseconds, most of them on an idle worker's
     # cold caches, and tasks are rarely cancelled.
     seen_version, cancelled_ids = -1, None
-    for task_id, ref, args, kwargs in inbox:
+    for task_id, fn_id, args, kwargs in inbox:
         if cancelled.version != seen_version:
             seen_version = cancelled.version
             cancelled_ids = cancelled.get()
         if cancelled_ids and task_id in cancelled_ids:
             continue
         try:
-            fn = functions.get(ref)
-            if fn is None:
-                fn = functions[ref] = resolve(ref)
+            found = functions.get(fn_id)
+            if found is None:
+                ref = tuple(function_table.get()[fn_id])
+                found = functions[fn_id] = (resolve(ref), ref)  # type: ignore[arg-type]
+            fn, ref = found
             result = fn(*args, **kwargs) if kwargs is not None else fn(*args)
             outbox.put((task_id, True, shareable_result(ref, result)))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's Future

@@ -57,3 +57,7 @@ def interpreter_id() -> int:
 def start_then_wait(counter_name: str, event_name: str) -> str:
     cohive.Counter(name=counter_name).add(1)
     return wait_for(event_name)
+
+
+def negate(x: int) -> int:
+    return -x

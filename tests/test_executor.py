@@ -207,3 +207,104 @@ def test_a_result_waited_for_with_no_time_left_still_arrives(executor: Any) -> N
     except cf.TimeoutError:
         pass
     assert future.result(TIMEOUT) == 49
+
+
+def test_futures_have_every_attribute_of_the_stdlib_future(executor: Any) -> None:
+    """A task's Future makes its condition only when asked for (see
+    cohive/_executor.py); every other attribute Future.__init__ sets is there."""
+    event = f"test-{uuid.uuid4().hex}"
+    release = cohive.Event(name=event)  # held, so the worker opens this very Event
+    pending = executor.submit(tasks.wait_for, event)
+    assert set(vars(cf.Future())) - set(vars(pending)) == {"_condition"}
+    release.set()
+    assert pending.result(TIMEOUT) == "released"
+    assert set(vars(cf.Future())) <= set(vars(pending))
+
+
+def test_futures_settled_without_a_condition_behave_as_futures(executor: Any) -> None:
+    settled = [executor.submit(tasks.square, i) for i in range(20)]
+    assert [f.result(TIMEOUT) for f in settled] == [i * i for i in range(20)]
+    done, not_done = cf.wait(settled, timeout=TIMEOUT)
+    assert len(done) == 20 and not not_done
+    assert sorted(f.result() for f in cf.as_completed(settled, timeout=TIMEOUT)) == sorted(i * i for i in range(20))
+    called: list[int] = []
+    settled[3].add_done_callback(lambda f: called.append(f.result()))
+    assert called == [9]
+    assert settled[3].done() and not settled[3].cancel() and not settled[3].running()
+    assert "finished returned int" in repr(settled[3])
+
+
+def test_futures_waited_for_by_other_means_are_woken(executor: Any) -> None:
+    """Waiting through cf.wait, a callback or another thread's result() gives
+    the Future its own condition before it settles: each must still be woken."""
+    import threading
+
+    event = f"test-{uuid.uuid4().hex}"
+    release = cohive.Event(name=event)  # held, so the worker opens this very Event
+    by_wait, by_callback, by_thread = (executor.submit(tasks.wait_for, event) for _ in range(3))
+    called = threading.Event()
+    by_callback.add_done_callback(lambda f: called.set())
+    results: list[str] = []
+    waiter = threading.Thread(target=lambda: results.append(by_thread.result(TIMEOUT)))
+    waiter.start()
+    release.set()
+    done, _ = cf.wait([by_wait], timeout=TIMEOUT)
+    assert done == {by_wait}
+    assert called.wait(TIMEOUT)
+    waiter.join(TIMEOUT)
+    assert results == ["released"]
+
+
+def test_tasks_name_their_functions_by_number_from_many_threads(executor: Any) -> None:
+    import threading
+
+    outcomes: dict[int, list[int]] = {}
+
+    def caller(k: int) -> None:
+        fn = tasks.square if k % 2 else tasks.negate
+        outcomes[k] = [executor.submit(fn, i).result(TIMEOUT) for i in range(50)]
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    assert outcomes == {k: [i * i if k % 2 else -i for i in range(50)] for k in range(4)}
+
+
+def test_coroutines_submitting_directly_get_their_results(executor: Any) -> None:
+    """submit() from a coroutine lets the loop collect the result (asyncio.wrap_future, run_in_executor)."""
+    async def main() -> list[int]:
+        loop = asyncio.get_running_loop()
+        one = await asyncio.wrap_future(executor.submit(tasks.square, 5))
+        slow = loop.run_in_executor(executor, tasks.wait_for, event)
+        await asyncio.sleep(0)  # the loop's brief collection finds nothing, then the reader thread delivers
+        release.set()
+        assert await asyncio.wait_for(slow, TIMEOUT) == "released"
+        return [one, *await asyncio.gather(*(loop.run_in_executor(executor, tasks.negate, i) for i in range(5)))]
+
+    event = f"test-{uuid.uuid4().hex}"
+    release = cohive.Event(name=event)  # held, so the worker opens this very Event
+    assert asyncio.run(main()) == [25, 0, -1, -2, -3, -4]
+
+
+def test_an_idle_executor_and_its_waiting_caller_use_no_cpu() -> None:
+    """Spins before sleeping are bounded (tens of microseconds): a second of
+    waiting for a task that does not end costs next to no CPU.  (A loaded
+    machine can only give this process less CPU, never more.)"""
+    import time
+
+    event = f"test-{uuid.uuid4().hex}"
+    release = cohive.Event(name=event)  # held, so the worker opens this very Event
+    with cohive.Executor(2) as ex:
+        assert ex.submit(tasks.square, 3).result(TIMEOUT) == 9
+        blocked = ex.submit(tasks.wait_for, event)
+        cpu_before, wall_before = time.process_time(), time.monotonic()
+        with pytest.raises(cf.TimeoutError):
+            blocked.result(timeout=1.0)  # one worker blocked, one idle, the reader and this caller waiting
+        cpu = time.process_time() - cpu_before
+        wall = time.monotonic() - wall_before
+        release.set()
+        assert blocked.result(TIMEOUT) == "released"
+    assert wall >= 1.0
+    assert cpu < 0.1, f"an idle executor used {cpu:.3f} s of CPU in {wall:.2f} s"
