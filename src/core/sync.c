@@ -221,7 +221,10 @@ static bool take(ch_waiter *w)
  * went from 5 us to 900 us, where sleeping threads, which the kernel lets
  * preempt on wake-up, took 34 us.  So a yield that took longer than
  * LONG_YIELD marks the machine busy for BUSY_SECONDS (process-wide), and
- * meanwhile spins only pause, then sleep.
+ * meanwhile waiters do not spin at all: they sleep at once, as a thread
+ * pool's do, and the kernel lets the thread it wakes preempt whatever runs.
+ * (A spin of pauses only would be no better: the thread that will wake the
+ * spinner is then often queued behind it on its CPU.)
  */
 #define SPIN_PAUSING 5e-6
 #define LONG_YIELD 100e-6
@@ -240,13 +243,10 @@ static inline void cpu_relax(void)
 
 void ch_spin_begin(ch_spin *s, double seconds, double deadline)
 {
-    double now = ch_monotonic();
-    double busy;
+    double now = ch_monotonic(), busy;
     __atomic_load(&busy_until, &busy, __ATOMIC_RELAXED);
     s->pausing_until = now + SPIN_PAUSING;
-    s->until = now >= busy ? now + seconds : s->pausing_until;
-    if (s->until > now + seconds)
-        s->until = now + seconds;
+    s->until = now < busy ? now : now + seconds; /* busy: no spin at all */
     if (deadline >= 0 && deadline < s->until)
         s->until = deadline;
 }
