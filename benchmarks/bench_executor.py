@@ -1,4 +1,4 @@
-"""cohive.Executor against ThreadPoolExecutor and ProcessPoolExecutor (spawn).
+"""cohive.Executor against ThreadPoolExecutor, ProcessPoolExecutor (spawn) and (3.14+) InterpreterPoolExecutor.
 
 Per-task overhead of a trivial task (submit many, wait for all), the same
 task carrying a 100k-entry mapping (a cohive.Map for cohive: O(1); a dict,
@@ -26,11 +26,14 @@ WORKERS = os.cpu_count() or 2
 
 
 def pools() -> dict[str, Any]:
-    return {
+    found: dict[str, Any] = {
         "cohive.Executor": lambda: cohive.Executor(WORKERS),
         "ThreadPoolExecutor": lambda: cf.ThreadPoolExecutor(WORKERS),
         "ProcessPoolExecutor": lambda: cf.ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")),
     }
+    if hasattr(cf, "InterpreterPoolExecutor"):  # 3.14+
+        found["InterpreterPoolExecutor"] = lambda: cf.InterpreterPoolExecutor(WORKERS)
+    return found
 
 
 def per_task(ex: Any, fn: Any, arg: Any, n: int) -> float:
@@ -58,17 +61,19 @@ def run(quick: bool = False) -> str:
         with make() as ex:
             trivial = statistics.median(per_task(ex, tasks.nothing, 1, 2_000 if quick else 20_000) for _ in range(3))
             arg = mapping_map if name == "cohive.Executor" else mapping_dict
-            n = 20 if name == "ProcessPoolExecutor" else 2_000
+            n = 20 if name in ("ProcessPoolExecutor", "InterpreterPoolExecutor") else 2_000
             mapping = statistics.median(per_task(ex, tasks.size, arg, n) for _ in range(3))
             cpu = statistics.median(cpu_map(ex, 4 * WORKERS, 100_000 if quick else 1_000_000) for _ in range(3))
         results[name] = {"trivial": trivial, "mapping": mapping, "cpu": cpu}
     ours = results["cohive.Executor"]
     for name, r in results.items():
-        rows.append([name, fmt_time(r["trivial"]), fmt_time(r["mapping"]), fmt_time(r["cpu"]),
-                     f"{r['cpu'] / ours['cpu']:.2f}x" if name != "cohive.Executor" else "1.00x"])
-    out = [table(f"Executors with {WORKERS} workers",
-                 ["executor", "per trivial task", "per task with a 100k-entry mapping",
-                  f"map of {4 * WORKERS} CPU-bound tasks", "time vs cohive"], rows)]
+        row = [name]
+        for kind in ("trivial", "mapping", "cpu"):
+            row += [fmt_time(r[kind]), f"{r[kind] / ours[kind]:.2f}x"]
+        rows.append(row)
+    out = [table(f"Executors with {WORKERS} workers (vs cohive: the executor's time over cohive's)",
+                 ["executor", "per trivial task", "vs cohive", "per task with a 100k-entry mapping", "vs cohive",
+                  f"map of {4 * WORKERS} CPU-bound tasks", "vs cohive"], rows)]
 
     starts = []
     for _ in range(5):

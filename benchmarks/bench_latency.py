@@ -3,7 +3,12 @@ ThreadPoolExecutor and (3.14+) InterpreterPoolExecutor, from plain code and from
 
 "Idle worker": before each task the caller pauses long enough for every
 thread involved to have gone to sleep, so a round trip includes the
-wake-ups a real, mostly idle service pays, not only a hot loop's.
+wake-ups a real, mostly idle service pays.  "Back to back": the next task is
+submitted as soon as the last result is in, while the worker may still be
+spinning for more.  Each executor is measured in turn, round after round,
+so the machine's drift hits all alike; each figure is the median over the
+rounds of each round's median, and the ratios are the alternative's time
+over cohive's (above 1: cohive is faster).
 """
 
 import asyncio
@@ -45,6 +50,16 @@ def idle_round_trips(ex: Any, rounds: int) -> list[float]:
     return times
 
 
+def back_to_back_round_trips(ex: Any, rounds: int) -> list[float]:
+    ex.submit(tasks.nothing, 0).result()
+    times = []
+    for i in range(rounds):
+        start = time.perf_counter()
+        ex.submit(tasks.nothing, i).result()
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def idle_round_trips_async(ex: Any, rounds: int) -> list[float]:
     async def main() -> list[float]:
         loop = asyncio.get_running_loop()
@@ -67,36 +82,45 @@ def map_per_task(ex: Any, n: int) -> float:
     return (time.perf_counter() - start) / n
 
 
+KINDS = {
+    "sync": "submit(f).result(), worker idle",
+    "back_to_back": "submit(f).result(), back to back",
+    "async": "await run_in_executor, worker idle",
+    "map": "map of trivial tasks, per task",
+}
+
+
 def measure(quick: bool = False) -> dict[str, dict[str, float]]:
-    """Median seconds per round trip (sync, asyncio) and per task in a trivial map."""
-    rounds = 200 if quick else 2_000
+    """Median seconds per round trip (idle sync, back to back, idle asyncio) and per task in a trivial map."""
+    rounds = 200 if quick else 1_000
     n_map = 1_000 if quick else 10_000
-    results: dict[str, dict[str, float]] = {}
     makers = executors()
-    # Interleaved: each executor is measured in turn, three times, so machine noise hits all alike.
-    samples: dict[str, dict[str, list[float]]] = {name: {"sync": [], "async": [], "map": []} for name in makers}
-    for _ in range(3):
+    per_round: dict[str, dict[str, list[float]]] = {name: {kind: [] for kind in KINDS} for name in makers}
+    for _ in range(3 if quick else 5):
         for name, make in makers.items():
             with make() as ex:
-                samples[name]["sync"] += idle_round_trips(ex, rounds)
-                samples[name]["async"] += idle_round_trips_async(ex, rounds)
-                samples[name]["map"].append(map_per_task(ex, n_map))
-    for name, s in samples.items():
-        results[name] = {kind: statistics.median(values) for kind, values in s.items()}
-    return results
+                per_round[name]["sync"].append(statistics.median(idle_round_trips(ex, rounds)))
+                per_round[name]["back_to_back"].append(statistics.median(back_to_back_round_trips(ex, rounds)))
+                per_round[name]["async"].append(statistics.median(idle_round_trips_async(ex, rounds)))
+                per_round[name]["map"].append(map_per_task(ex, n_map))
+    return {name: {kind: statistics.median(values) for kind, values in kinds.items()}
+            for name, kinds in per_round.items()}
 
 
 def report(results: dict[str, dict[str, float]]) -> str:
     ours = results["cohive.Executor"]
     rows = []
     for name, r in results.items():
-        rows.append([name, fmt_time(r["sync"]), f"{r['sync'] / ours['sync']:.2f}x",
-                     fmt_time(r["async"]), f"{r['async'] / ours['async']:.2f}x",
-                     fmt_time(r["map"]), f"{r['map'] / ours['map']:.2f}x"])
+        row = [name]
+        for kind in KINDS:
+            row += [fmt_time(r[kind]), f"{r[kind] / ours[kind]:.2f}x"]
+        rows.append(row)
     note = "" if "InterpreterPoolExecutor" in results else " (InterpreterPoolExecutor needs Python 3.14+)"
-    return table(f"One worker: a trivial task's round trip with the worker idle, and map of trivial tasks{note}",
-                 ["executor", "submit(f).result()", "vs cohive", "await run_in_executor", "vs cohive",
-                  "map, per task", "vs cohive"], rows)
+    headers = ["executor"]
+    for title in KINDS.values():
+        headers += [title, "vs cohive"]
+    return table(f"One worker: a trivial task's round trip and map of trivial tasks; medians of rounds{note}",
+                 headers, rows)
 
 
 if __name__ == "__main__":
