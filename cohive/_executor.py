@@ -141,7 +141,7 @@ _DONE = frozenset({_futures_base.CANCELLED, _futures_base.CANCELLED_AND_NOTIFIED
 
 
 class _TaskFuture(Future[Any]):
-    _condition = _LazyCondition()  # type: ignore[assignment]
+    _condition = _LazyCondition()
 
     def __init__(self, executor: "Executor", task_id: int, function_name: str) -> None:
         # Future.__init__'s attributes, all but the condition (tests/test_executor.py checks the list).

@@ -80,7 +80,7 @@ def _serve_tasks(inbox: "cohive.Queue[Any]", outbox: "cohive.Queue[Any]", cancel
             found = functions.get(fn_id)
             if found is None:
                 ref = tuple(function_table.get()[fn_id])
-                found = functions[fn_id] = (resolve(ref), ref)  # type: ignore[arg-type]
+                found = functions[fn_id] = (resolve(ref), ref)
             fn, ref = found
             result = fn(*args, **kwargs) if kwargs is not None else fn(*args)
             outbox.put((task_id, True, shareable_result(ref, result)))
