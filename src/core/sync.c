@@ -207,45 +207,35 @@ static bool take(ch_waiter *w)
 }
 
 /*
- * Spinning.  A waiter first checks for its wake-up in a tight loop of CPU
- * pauses for SPIN_PAUSING seconds: a reply from a thread that is running on
- * the other CPU (a queue ping-pong) comes that soon, and a pause gives the
- * CPU to nobody.  Then it yields the CPU between checks, up to its spin's
- * end: the thread that will wake it was often woken onto this very CPU, and
- * pausing would keep it off until the spin ends (measured: a 6 us echo
- * became 110 us).
+ * Spinning.  A waiter checks for its wake-up, then yields the CPU, until
+ * its spin ends.  A yield, not a CPU pause: the thread that will wake it
+ * was often woken onto this very CPU, and pausing would keep it off until
+ * the spin ends (measured: a 6 us echo became 110 us).  Even a first phase
+ * of 5 us of pauses made a back-to-back Executor round trip 17-25 us
+ * instead of 7 us on the development VM (a virtual CPU that loops on pause
+ * may be descheduled by the hypervisor).
  *
  * But a yield also hands the CPU to any other runnable thread, of this
- * process or another, for a whole time slice (milliseconds) when the CPUs
- * are busy: under two CPU-bound processes on two cores a queue ping-pong
- * went from 5 us to 900 us, where sleeping threads, which the kernel lets
- * preempt on wake-up, took 34 us.  So a yield that took longer than
- * LONG_YIELD marks the machine busy for BUSY_SECONDS (process-wide), and
- * meanwhile waiters do not spin at all: they sleep at once, as a thread
- * pool's do, and the kernel lets the thread it wakes preempt whatever runs.
- * (A spin of pauses only would be no better: the thread that will wake the
- * spinner is then often queued behind it on its CPU.)
+ * process or another, for a whole time slice (around a millisecond) when
+ * the CPUs are busy: under two CPU-bound processes on two cores a queue
+ * ping-pong went from 5 us to 900 us.  So a yield that took longer than
+ * LONG_YIELD (longer than the thread we wait for runs, shorter than a time
+ * slice) marks the process busy for BUSY_SECONDS, and meanwhile waiters do
+ * not spin at all: they sleep at once, as a thread pool's do, and the
+ * kernel lets the thread a wake-up wakes preempt whatever runs.  (A spin
+ * of pauses only was no better under that load, 230 us: the thread that
+ * will answer is then queued behind the spinner.)  Probing again after
+ * BUSY_SECONDS costs at most one lost slice per period under lasting load.
  */
-#define SPIN_PAUSING 5e-6
-#define LONG_YIELD 100e-6
-#define BUSY_SECONDS 0.1
+#define LONG_YIELD 500e-6
+#define BUSY_SECONDS 0.05
 
-static double busy_until; /* ch_monotonic() until which spins do not yield; read and written atomically */
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-    __asm__ __volatile__("yield");
-#endif
-}
+static double busy_until; /* ch_monotonic() until which waiters do not spin; read and written atomically */
 
 void ch_spin_begin(ch_spin *s, double seconds, double deadline)
 {
     double now = ch_monotonic(), busy;
     __atomic_load(&busy_until, &busy, __ATOMIC_RELAXED);
-    s->pausing_until = now + SPIN_PAUSING;
     s->until = now < busy ? now : now + seconds; /* busy: no spin at all */
     if (deadline >= 0 && deadline < s->until)
         s->until = deadline;
@@ -256,14 +246,9 @@ bool ch_spin_step(ch_spin *s)
     double now = ch_monotonic();
     if (now >= s->until)
         return false;
-    if (now < s->pausing_until) {
-        for (int i = 0; i < 16; i++)
-            cpu_relax();
-        return true;
-    }
     sched_yield();
     double after = ch_monotonic();
-    if (after - now > LONG_YIELD) { /* someone else had this CPU: it is busy */
+    if (after - now > LONG_YIELD) { /* another thread had this CPU for long: it is busy */
         double busy = after + BUSY_SECONDS;
         __atomic_store(&busy_until, &busy, __ATOMIC_RELAXED);
         return false;

@@ -91,7 +91,7 @@ void ch_waiter_drain(ch_waiter *w);
  * begin, then check for what is awaited before each step; a step waits a
  * little and returns false once the spin is over. */
 typedef struct {
-    double pausing_until, until;
+    double until;
 } ch_spin;
 void ch_spin_begin(ch_spin *s, double seconds, double deadline);
 bool ch_spin_step(ch_spin *s);
