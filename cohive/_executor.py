@@ -129,8 +129,10 @@ class _LazyCondition:
     idle spell (10-20 us on cold caches, against ~1 us hot).  setdefault
     makes the first one made the only one."""
 
-    def __get__(self, future: "_TaskFuture", owner: Any = None) -> threading.Condition:
-        return future.__dict__.setdefault("_condition", threading.Condition())  # type: ignore[no-any-return]
+    def __get__(self, future: "_TaskFuture | None", owner: Any = None) -> Any:
+        if future is None:  # looked up on the class (help(), inspect)
+            return self
+        return future.__dict__.setdefault("_condition", threading.Condition())
 
 
 # The condition every Future settled before anyone asked for its own uses

@@ -3,6 +3,7 @@
 import asyncio
 import concurrent.futures as cf
 import gc
+import inspect
 import os
 import subprocess
 import sys
@@ -216,6 +217,7 @@ def test_futures_have_every_attribute_of_the_stdlib_future(executor: Any) -> Non
     release = cohive.Event(name=event)  # held, so the worker opens this very Event
     pending = executor.submit(tasks.wait_for, event)
     assert set(vars(cf.Future())) - set(vars(pending)) == {"_condition"}
+    assert dict(inspect.getmembers(type(pending)))["_condition"] is not None  # help() on the class works
     release.set()
     assert pending.result(TIMEOUT) == "released"
     assert set(vars(cf.Future())) <= set(vars(pending))
