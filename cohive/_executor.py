@@ -126,7 +126,7 @@ class _LazyCondition:
     """A Future's ``_condition``, made when first asked for.  A task that a
     waiting caller collects itself never needs one (see _TaskFuture), and
     making a threading.Condition is the largest cost of a submit after an
-    idle spell (10-20 us on cold caches, against ~1 us hot).  setdefault
+    idle spell (2-20 us on cold caches, against ~1 us hot).  setdefault
     makes the first one made the only one."""
 
     def __get__(self, future: "_TaskFuture | None", owner: Any = None) -> Any:
