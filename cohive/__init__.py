@@ -16,6 +16,7 @@ if sys.version_info < (3, 12):  # noqa: UP036 - this line must run on old Python
         "this is Python %d.%d" % sys.version_info[:2]
     )
 
+from cohive import _cohive
 from cohive._cohive import (
     MAX_DEPTH,
     Barrier,
@@ -100,6 +101,12 @@ _register(
     **{name: ("cohive._types", name) for name in ("classify", "tz_state", "rich_readers")},
 )
 del _register
+
+# The main interpreter loads them now all the same: it is the one that forks
+# (preforking servers), and a forked child loading one on first use would
+# write the module into pages it shares with its parent (0.6-0.9 MB each).
+if _cohive._in_main_interpreter:
+    from cohive import _types, _views, _waiting  # noqa: F401
 
 # Loaded on first use, for the same reason.
 _LAZY = {"Executor": "cohive._executor", "RemoteTraceback": "cohive._executor", "WorkerError": "cohive._executor",

@@ -196,6 +196,9 @@ static int module_exec(PyObject *module)
     st->restore = PyObject_GetAttrString(module, "_restore");
     if (st->restore == NULL)
         return -1;
+    PyObject *in_main = PyInterpreterState_Get() == PyInterpreterState_Main() ? Py_True : Py_False;
+    if (PyModule_AddObjectRef(module, "_in_main_interpreter", in_main) < 0)
+        return -1;
     return PyModule_AddIntConstant(module, "MAX_DEPTH", CH_MAX_DEPTH);
 }
 
