@@ -189,7 +189,7 @@ def run(quick: bool = False) -> str:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONHOME")}
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")])
         args = [str(python), __file__, PLAIN, *(["--quick"] if quick else [])]
-        return subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
+        return subprocess.run(args, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
 
 
 if __name__ == "__main__":
