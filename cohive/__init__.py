@@ -16,6 +16,7 @@ if sys.version_info < (3, 12):  # noqa: UP036 - this line must run on old Python
         "this is Python %d.%d" % sys.version_info[:2]
     )
 
+from cohive import _cohive
 from cohive._cohive import (
     MAX_DEPTH,
     Barrier,
@@ -38,8 +39,13 @@ from cohive._cohive import (
     thaw,
     to_json,
 )
-from cohive import _types, _views, _waiting
-from cohive._types import allow, register
+# Not collections.abc, which imports all of collections: the same classes, and
+# os has loaded _collections_abc already.  A Map is a Mapping, a FrozenList a Sequence.
+from _collections_abc import Mapping, Sequence
+
+Mapping.register(Map)
+Sequence.register(FrozenList)
+del Mapping, Sequence
 
 __version__ = "0.1.0"
 
@@ -83,34 +89,36 @@ __all__ = [
     "to_json",
 ]
 
-# The parts of the API written in Python, handed to the extension by name.
+# The parts of the API written in Python, handed to the extension as (module,
+# name) and imported on first call: worker interpreters import cohive too, and
+# every module loaded here adds to each one's start.
 _register(
-    keys_view=_views.MapKeysView,
-    values_view=_views.MapValuesView,
-    items_view=_views.MapItemsView,
-    ref_wait_async=_waiting.ref_wait_async,
-    queue_get_async=_waiting.queue_get_async,
-    queue_put_async=_waiting.queue_put_async,
-    queue_aiter=_waiting.queue_aiter,
-    acquire_async=_waiting.acquire_async,
-    release_async=_waiting.release_async,
-    wait_async=_waiting.wait_async,
-    classify=_types.classify,
-    tz_state=_types.tz_state,
-    rich_readers=_types.rich_readers,
+    keys_view=("cohive._views", "MapKeysView"),
+    values_view=("cohive._views", "MapValuesView"),
+    items_view=("cohive._views", "MapItemsView"),
+    **{name: ("cohive._waiting", name) for name in ("ref_wait_async", "queue_get_async", "queue_put_async",
+                                                     "queue_aiter", "acquire_async", "release_async", "wait_async")},
+    **{name: ("cohive._types", name) for name in ("classify", "tz_state", "rich_readers")},
 )
-del _types, _views, _waiting, _register
+del _register
 
-# Loaded on first use: worker interpreters import cohive too, so keep that light.
+# The main interpreter loads them now all the same: it is the one that forks
+# (preforking servers), and a forked child loading one on first use would
+# write the module into pages it shares with its parent (0.6-0.9 MB each).
+if _cohive._in_main_interpreter:
+    from cohive import _types, _views, _waiting  # noqa: F401
+
+# Loaded on first use, for the same reason.
 _LAZY = {"Executor": "cohive._executor", "RemoteTraceback": "cohive._executor", "WorkerError": "cohive._executor",
-         "Hive": "cohive._hive", "set_pool_limit": "cohive._pool"}
+         "Hive": "cohive._hive", "set_pool_limit": "cohive._pool", "allow": "cohive._types",
+         "register": "cohive._types"}
 
 
 def __getattr__(name: str) -> object:
     if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        __import__(_LAZY[name])
+        value = globals()[name] = getattr(sys.modules[_LAZY[name]], name)
+        return value
     raise AttributeError(f"module 'cohive' has no attribute {name!r}")
 
 
@@ -118,3 +126,4 @@ if TYPE_CHECKING:
     from cohive._executor import Executor, RemoteTraceback, WorkerError
     from cohive._hive import Hive
     from cohive._pool import set_pool_limit
+    from cohive._types import allow, register

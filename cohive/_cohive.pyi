@@ -12,6 +12,7 @@ _T = TypeVar("_T")
 _D = TypeVar("_D")
 
 MAX_DEPTH: int
+_in_main_interpreter: bool
 
 @final
 class Map(Mapping[_K, _V]):

@@ -9,10 +9,6 @@ by exec() have no such reference and are refused up front, with a hint to
 move them into a module.
 """
 
-from __future__ import annotations
-
-import importlib
-import importlib.util
 import sys
 
 TYPE_CHECKING = False
@@ -24,7 +20,7 @@ MAIN_ALIAS = "__cohive_main__"
 FunctionRef = tuple[str, str, str | None]  # (module, qualname, path of a __main__ script)
 
 
-def function_ref(fn: Any) -> FunctionRef:
+def function_ref(fn: "Any") -> FunctionRef:
     """The reference a worker resolves back to `fn`; TypeError if there is none."""
     module = getattr(fn, "__module__", None)
     qualname = getattr(fn, "__qualname__", None)
@@ -60,14 +56,14 @@ def function_ref(fn: Any) -> FunctionRef:
 _MOVE_IT = "move it into a module (a .py file) and import it from there"
 
 
-def _lookup(module: Any, qualname: str) -> Any:
+def _lookup(module: "Any", qualname: str) -> "Any":
     obj = module
     for part in qualname.split("."):
         obj = getattr(obj, part, None)
     return obj
 
 
-def resolve(ref: FunctionRef) -> Any:
+def resolve(ref: FunctionRef) -> "Any":
     """In a worker: the function a reference names (imports what it needs)."""
     module_name, qualname, main_path = ref
     if module_name == "__main__":
@@ -80,7 +76,9 @@ def resolve(ref: FunctionRef) -> Any:
     return fn
 
 
-def _import_main(path: str | None) -> Any:
+def _import_main(path: str | None) -> "Any":
+    import importlib.util  # here, not with the module: every worker imports this one
+
     spec = importlib.util.spec_from_file_location(MAIN_ALIAS, path) if path else None
     if path is None or spec is None or spec.loader is None:
         raise ImportError(f"cannot import the main script {path!r} in a worker")
@@ -125,11 +123,13 @@ def _main_script_failed(path: str, exc: Exception) -> Exception:
 _REFUSED_EXTENSION = r"module (\S+) does not support loading in subinterpreters"
 
 
-def import_module(name: str) -> Any:
-    """importlib.import_module, with the reason spelled out when an extension
-    module cannot be loaded in a subinterpreter."""
+def import_module(name: str) -> "Any":
+    """importlib.import_module (without importing importlib into every
+    worker), with the reason spelled out when an extension module cannot be
+    loaded in a subinterpreter."""
     try:
-        return importlib.import_module(name)
+        __import__(name)
+        return sys.modules[name]
     except ImportError as exc:
         import re
 

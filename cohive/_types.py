@@ -20,14 +20,13 @@ nothing before that check passes.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 
 from cohive import _cohive
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # not typing's, nor functools or collections.abc: each would add to a worker's start
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 # What rich_freeze.c calls a kind, and the native instance flags (values_layout.h).
@@ -137,14 +136,26 @@ def _zoneinfo() -> Any:
     return zoneinfo
 
 
-@functools.lru_cache(maxsize=256)
-def _tz(kind: int, zone: str | None, offset_us: int | None) -> Any:
-    import datetime
+# The time zones read so far: a read value's tzinfo is made once per zone.
+_zones: dict[tuple[int, str | None, int | None], Any] = {}
+_ZONES_KEPT = 256
 
-    if kind == TZ_ZONE:
-        return _zoneinfo().ZoneInfo(zone)
-    offset = datetime.timedelta(microseconds=offset_us or 0)
-    return datetime.timezone(offset, zone) if zone is not None else datetime.timezone(offset)
+
+def _tz(kind: int, zone: str | None, offset_us: int | None) -> Any:
+    key = (kind, zone, offset_us)
+    tz = _zones.get(key)
+    if tz is None:
+        import datetime
+
+        if kind == TZ_ZONE:
+            tz = _zoneinfo().ZoneInfo(zone)
+        else:
+            offset = datetime.timedelta(microseconds=offset_us or 0)
+            tz = datetime.timezone(offset, zone) if zone is not None else datetime.timezone(offset)
+        if len(_zones) >= _ZONES_KEPT:
+            _zones.clear()
+        _zones[key] = tz
+    return tz
 
 
 def load_class(name: str) -> type:

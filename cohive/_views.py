@@ -2,18 +2,19 @@
 
 The views are the standard collections.abc ones (set operations included);
 only iteration is redirected to the Map's native iterators, so that no view
-looks a key up twice.
+looks a key up twice.  (Map and FrozenList are registered as a Mapping and a
+Sequence by cohive/__init__.py; this module loads when a view is first made.)
 """
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
-from cohive._cohive import FrozenList, Map
+# collections.abc's own classes, without importing all of collections (which
+# a worker interpreter would pay for).
+from _collections_abc import ItemsView, KeysView, ValuesView
 
-# typing is imported for the type checker only: every worker interpreter
-# imports this module, and typing would add ~2 ms to its start.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # not typing's: importing typing costs a worker ~2 ms
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     _KeysView = KeysView[Any]
@@ -48,7 +49,3 @@ class MapItemsView(_ItemsView):
 
     def __repr__(self) -> str:
         return f"cohive.MapItemsView({list(self)!r})"
-
-
-Mapping.register(Map)
-Sequence.register(FrozenList)

@@ -8,11 +8,11 @@ No helper thread, no polling, and cancellation simply stops watching.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
 
 TYPE_CHECKING = False  # not typing's: importing typing costs every worker ~2 ms at start
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import AsyncIterator
     from typing import Any
 
 # asyncio is imported on first use, not with cohive: importing it takes tens

@@ -8,9 +8,10 @@ type, message and formatted traceback.
 
 pickle and traceback are imported only when a task fails: every worker
 interpreter imports this module, and they are most of what it would cost.
+For the same reason the worker-side modules (this one, _shipping,
+_hive_worker) write typing's names in annotations as strings rather than
+importing __future__.
 """
-
-from __future__ import annotations
 
 import cohive
 from cohive._shipping import FunctionRef, resolve
@@ -36,7 +37,7 @@ def error_record(exc: BaseException) -> "cohive.Map[str, Any]":
     )
 
 
-def shareable_result(ref: FunctionRef, result: Any) -> Any:
+def shareable_result(ref: FunctionRef, result: "Any") -> "Any":
     try:
         return cohive.freeze(result)
     except (TypeError, ValueError) as exc:
@@ -88,7 +89,7 @@ def _serve_tasks(inbox: "cohive.Queue[Any]", outbox: "cohive.Queue[Any]", cancel
             outbox.put((task_id, False, error_record(exc)))
 
 
-def run_chunk(ref: FunctionRef, chunk: Any) -> list[Any]:
+def run_chunk(ref: FunctionRef, chunk: "Any") -> "list[Any]":
     """Executor.map with chunksize > 1: one task runs a whole chunk."""
     fn = resolve(tuple(ref))  # type: ignore[arg-type]
     return [fn(*args) for args in chunk]

@@ -29,8 +29,9 @@ typedef struct {
     PyObject *Empty, *Full, *QueueClosed; /* queue.Empty, queue.Full, cohive.QueueClosed */
     PyObject *BrokenBarrierError;         /* threading.BrokenBarrierError; these two stdlib ones set on first raise */
     PyObject *ForeignProcessError;        /* cohive.ForeignProcessError */
-    /* Python helpers the cohive package registers by name (cohive/_helpers.py):
-     * the collections.abc views of a Map, the asyncio forms of waits. */
+    /* Python helpers the cohive package registers by name (cohive/__init__.py):
+     * the collections.abc views of a Map, the asyncio forms of waits, how rich
+     * values freeze; each given as (module, attribute) and imported on first call. */
     PyObject *helpers;
     PyObject *restore; /* cohive._cohive._restore, for pickling */
     /* Rich values (rich_freeze.c, rich_read.c), all made on first use: how each type freezes;

@@ -92,13 +92,35 @@ static PyObject *register_helpers(PyObject *module, PyObject *args, PyObject *kw
     return st->helpers != NULL ? Py_NewRef(Py_None) : NULL;
 }
 
+/* A helper registered as (module name, attribute name) is imported when first
+ * called, and kept: every worker interpreter imports cohive, and the modules
+ * behind the views and the asyncio waits would add to each one's start. */
+static PyObject *loaded_helper(PyObject *helpers, const char *name, PyObject *where)
+{
+    if (!PyTuple_Check(where) || PyTuple_GET_SIZE(where) != 2)
+        return Py_NewRef(where);
+    PyObject *module = PyImport_Import(PyTuple_GET_ITEM(where, 0));
+    PyObject *helper = module != NULL ? PyObject_GetAttr(module, PyTuple_GET_ITEM(where, 1)) : NULL;
+    Py_XDECREF(module);
+    if (helper != NULL && PyDict_SetItemString(helpers, name, helper) < 0)
+        Py_CLEAR(helper);
+    return helper;
+}
+
 PyObject *cohive_call_helper(cohive_state *st, const char *name, PyObject *const *args, size_t nargs)
 {
-    PyObject *helper = st->helpers != NULL ? PyDict_GetItemString(st->helpers, name) : NULL;
-    if (helper == NULL)
+    PyObject *where = st->helpers != NULL ? PyDict_GetItemString(st->helpers, name) : NULL;
+    if (where == NULL)
         return PyErr_Format(PyExc_RuntimeError, "cohive's Python helpers are not set up (%s): import cohive, "
                             "not cohive._cohive", name);
-    return PyObject_Vectorcall(helper, args, nargs, NULL);
+    Py_INCREF(where); /* loading it replaces it in the dict */
+    PyObject *helper = loaded_helper(st->helpers, name, where);
+    Py_DECREF(where);
+    if (helper == NULL)
+        return NULL;
+    PyObject *result = PyObject_Vectorcall(helper, args, nargs, NULL);
+    Py_DECREF(helper);
+    return result;
 }
 
 static PyObject *note_class(PyObject *module, PyObject *name)
@@ -173,6 +195,9 @@ static int module_exec(PyObject *module)
         return -1;
     st->restore = PyObject_GetAttrString(module, "_restore");
     if (st->restore == NULL)
+        return -1;
+    PyObject *in_main = PyInterpreterState_Get() == PyInterpreterState_Main() ? Py_True : Py_False;
+    if (PyModule_AddObjectRef(module, "_in_main_interpreter", in_main) < 0)
         return -1;
     return PyModule_AddIntConstant(module, "MAX_DEPTH", CH_MAX_DEPTH);
 }
