@@ -60,13 +60,14 @@ def back_to_back_round_trips(ex: Any, rounds: int) -> list[float]:
     return times
 
 
-def idle_round_trips_async(ex: Any, rounds: int) -> list[float]:
+def round_trips_async(ex: Any, rounds: int, pause: float) -> list[float]:
     async def main() -> list[float]:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(ex, tasks.nothing, 0)
         times = []
         for i in range(rounds):
-            time.sleep(IDLE_PAUSE)  # the loop itself idles too: nothing else is scheduled
+            if pause:
+                time.sleep(pause)  # the loop itself idles too: nothing else is scheduled
             start = time.perf_counter()
             await loop.run_in_executor(ex, tasks.nothing, i)
             times.append(time.perf_counter() - start)
@@ -86,12 +87,13 @@ KINDS = {
     "sync": "submit(f).result(), worker idle",
     "back_to_back": "submit(f).result(), back to back",
     "async": "await run_in_executor, worker idle",
+    "async_back_to_back": "await run_in_executor, back to back",
     "map": "map of trivial tasks, per task",
 }
 
 
 def measure(quick: bool = False) -> dict[str, dict[str, float]]:
-    """Median seconds per round trip (idle sync, back to back, idle asyncio) and per task in a trivial map."""
+    """Median seconds per round trip (sync and asyncio, idle and back to back) and per task in a trivial map."""
     rounds = 200 if quick else 1_000
     n_map = 1_000 if quick else 10_000
     makers = executors()
@@ -101,7 +103,8 @@ def measure(quick: bool = False) -> dict[str, dict[str, float]]:
             with make() as ex:
                 per_round[name]["sync"].append(statistics.median(idle_round_trips(ex, rounds)))
                 per_round[name]["back_to_back"].append(statistics.median(back_to_back_round_trips(ex, rounds)))
-                per_round[name]["async"].append(statistics.median(idle_round_trips_async(ex, rounds)))
+                per_round[name]["async"].append(statistics.median(round_trips_async(ex, rounds, IDLE_PAUSE)))
+                per_round[name]["async_back_to_back"].append(statistics.median(round_trips_async(ex, rounds, 0)))
                 per_round[name]["map"].append(map_per_task(ex, n_map))
     return {name: {kind: statistics.median(values) for kind, values in kinds.items()}
             for name, kinds in per_round.items()}
