@@ -9,7 +9,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include "../core/hamt.h"
+#include "../core/map.h"
 #include "../core/primitives.h"
 #include "../core/queue.h"
 #include "../core/ref.h"

@@ -314,10 +314,90 @@ static void freezer_done(freezer *f)
     Py_CLEAR(f->shared_keys);
 }
 
+/* Stack room for the keys of a record being frozen (see freeze_record). */
+#define RECORD_KEY_BYTES 2048
+
+/* A dict of 1..CH_RECORD_MAX exact str keys as a record (map.h), without
+ * freezing its keys: they are copied to the stack only to be hashed and
+ * compared while finding their interned shape.  Returns 1 for a dict that
+ * is not a record (or whose keys do not fit the stack room), having done
+ * nothing; 0, or -1 with an error, for one that is. */
+static int freeze_record(freezer *f, PyObject *o, ch_val *out)
+{
+    Py_ssize_t n = PyDict_GET_SIZE(o), pos = 0, i = 0;
+    if (n < 1 || n > CH_RECORD_MAX)
+        return 1;
+    _Alignas(8) unsigned char room[RECORD_KEY_BYTES];
+    size_t used = 0;
+    ch_val keys[CH_RECORD_MAX];
+    uint64_t hashes[CH_RECORD_MAX];
+    PyObject *held[CH_RECORD_MAX], *k, *v;
+    while (PyDict_Next(o, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k))
+            return 1;
+        size_t len = (size_t)PyUnicode_GET_LENGTH(k), nbytes = len * PyUnicode_KIND(k);
+        size_t need = (sizeof(ch_str) + nbytes + 7) & ~(size_t)7;
+        if (used + need > sizeof room)
+            return 1;
+        ch_str *probe = (ch_str *)(room + used); /* only compared, never referenced */
+        used += need;
+        probe->h.type = CH_STR;
+        probe->h.flags = (uint8_t)str_flag(k);
+        probe->len = (uint32_t)len;
+        memcpy(probe->data, PyUnicode_DATA(k), nbytes);
+        keys[i] = ch_from_ptr(probe);
+        hashes[i] = ch_hash_str(probe->h.flags, probe->data, len);
+        held[i++] = k;
+    }
+    ch_shape *shape;
+    int rc = ch_shape_of(keys, hashes, (uint32_t)n, true, &shape);
+    if (rc != 0)
+        return rc < 0 ? (PyErr_NoMemory(), -1) : 1;
+    ch_record *r = ch_record_new(shape, 1);
+    if (r == NULL)
+        return PyErr_NoMemory(), -1;
+    /* Freezing a rich value may run Python code that changes the dict: its
+     * keys are held, and checked against what was hashed. */
+    for (i = 0; i < n; i++)
+        Py_INCREF(held[i]);
+    unsigned depth = 0;
+    pos = 0;
+    for (i = 0; rc == 0 && PyDict_Next(o, &pos, &k, &v); i++) {
+        if (i == n || PyDict_GET_SIZE(o) != n || k != held[i]) {
+            rc = freezer_fail(f, PyExc_RuntimeError, "the dict changed size while being frozen");
+            break;
+        }
+        ch_val *slot = &r->slot[ch_shape_position(shape, keys[i], hashes[i])];
+        freezer_step(f, STEP_ITEM, k, 0);
+        Py_INCREF(v);
+        rc = freezer_freeze(f, v, false, slot);
+        Py_DECREF(v);
+        if (rc < 0)
+            *slot = CH_NONE;
+        else if (ch_depth(*slot) > depth)
+            depth = ch_depth(*slot);
+    }
+    for (i = 0; i < n; i++)
+        Py_DECREF(held[i]);
+    if (rc < 0) {
+        ch_decref(ch_from_ptr(r));
+        return -1;
+    }
+    r->h.aux = (uint16_t)(depth + 1);
+    *out = ch_from_ptr(r);
+    return 0;
+}
+
 static int freeze_dict(freezer *f, PyObject *o, ch_val *out)
 {
     if (freezer_enter(f, o) < 0)
         return -1;
+    int as_record = freeze_record(f, o, out);
+    if (as_record <= 0) {
+        if (as_record == 0)
+            f->depth--;
+        return as_record;
+    }
     if (f->depth > 1 && ++f->nested_dicts == 2 && (f->shared_keys = PyDict_New()) == NULL)
         return -1;
     Py_ssize_t size = PyDict_GET_SIZE(o), n = 0;
@@ -602,12 +682,11 @@ PyObject *cohive_thaw(cohive_state *st, ch_val v, PyObject *owner)
 {
     switch (ch_type_of(v)) {
     case CH_MAP: {
-        const ch_map *m = (const ch_map *)ch_ptr(v);
         PyObject *d = PyDict_New();
-        ch_hamt_iter it;
+        ch_map_iter it;
         ch_val key, val;
-        ch_hamt_iter_init(&it, m->root);
-        while (d != NULL && ch_hamt_iter_next(&it, &key, &val)) {
+        ch_map_iter_init(&it, (const ch_map *)ch_ptr(v));
+        while (d != NULL && ch_map_iter_next(&it, &key, &val)) {
             PyObject *k = cohive_read_in(st, key, owner); /* keys stay hashable */
             PyObject *x = k != NULL ? cohive_thaw(st, val, owner) : NULL;
             if (x == NULL || PyDict_SetItem(d, k, x) < 0)

@@ -65,6 +65,14 @@ static PyObject *set_hash_mask(PyObject *module, PyObject *mask)
     return PyLong_FromUnsignedLongLong(old);
 }
 
+static PyObject *map_form(PyObject *module, PyObject *map)
+{
+    cohive_state *st = PyModule_GetState(module);
+    if (Py_TYPE(map) != st->Map_Type)
+        return PyErr_Format(PyExc_TypeError, "_map_form() needs a cohive.Map, not %.100s", Py_TYPE(map)->tp_name);
+    return PyUnicode_FromString(ch_map_is_record(((MapObject *)map)->map) ? "record" : "hamt");
+}
+
 static PyObject *arena_build(PyObject *module, PyObject *size)
 {
     size_t n = PyLong_AsSize_t(size);
@@ -148,6 +156,7 @@ static PyMethodDef module_functions[] = {
      "native_bytes()\n--\n\nBytes of native memory cohive holds now, in the whole process."},
     {"_hash", hash_py, METH_O, "The stable native hash of a key (for tests)."},
     {"_set_hash_mask", set_hash_mask, METH_O, "Test hook: and every key hash with mask; returns the old mask."},
+    {"_map_form", map_form, METH_O, "Test hook: how a Map is stored, 'record' or 'hamt'."},
     {"_arena_build", arena_build, METH_O,
      "Test hook: native memory comes from a fresh arena of this many bytes until _arena_seal."},
     {"_arena_seal", arena_seal, METH_O,

@@ -38,6 +38,14 @@ void *ch_alloc(size_t size)
     return p;
 }
 
+void *ch_alloc_outside_arena(size_t size)
+{
+    void *p = malloc(size);
+    if (p != NULL)
+        count((int64_t)size);
+    return p;
+}
+
 void ch_free(void *p, size_t size)
 {
     if (p == NULL)

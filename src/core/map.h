@@ -1,0 +1,71 @@
+/*
+ * A Map's native object (CH_MAP) in either of its two forms (see map.c):
+ * a HAMT (ch_map, hamt.h) or a record (ch_record, flag CH_MAP_RECORD).
+ * Everything that reads a Map goes through these functions.
+ */
+#ifndef COHIVE_CORE_MAP_H
+#define COHIVE_CORE_MAP_H
+
+#include "hamt.h"
+#include "shape.h"
+
+/* A dict of 1..CH_RECORD_MAX str keys: its shape and its values, in the
+ * shape's key order.  `shape` and the slots are the owned words. */
+typedef struct {
+    ch_head h;    /* CH_MAP, flags CH_MAP_RECORD, aux the nesting depth */
+    ch_val shape; /* an owned ch_shape */
+    ch_val slot[];
+} ch_record;
+
+static inline bool ch_map_is_record(const ch_map *m) { return m->h.flags & CH_MAP_RECORD; }
+static inline const ch_record *ch_as_record(const ch_map *m) { return (const ch_record *)m; }
+static inline const ch_shape *ch_record_shape(const ch_record *r) { return (const ch_shape *)ch_ptr(r->shape); }
+
+static inline uint64_t ch_map_count(const ch_map *m)
+{
+    return ch_map_is_record(m) ? ch_record_shape(ch_as_record(m))->len : m->count;
+}
+
+/* The value under `key` (hashed `hash`), or CH_NOVALUE.  Reads only. */
+static inline ch_val ch_map_get(const ch_map *m, ch_val key, uint64_t hash)
+{
+    if (!ch_map_is_record(m))
+        return ch_hamt_get(m->root, key, hash);
+    const ch_record *r = ch_as_record(m);
+    int p = ch_shape_position(ch_record_shape(r), key, hash);
+    return p >= 0 ? r->slot[p] : CH_NOVALUE;
+}
+
+/* Iteration in the same order for both forms (a record's shape keeps the
+ * order a HAMT of its keys has). */
+typedef struct {
+    const ch_record *record; /* NULL for a HAMT */
+    uint32_t pos;
+    ch_hamt_iter hamt;
+} ch_map_iter;
+
+void ch_map_iter_init(ch_map_iter *it, const ch_map *m);
+/* Borrowed key and value of the next entry; false at the end. */
+bool ch_map_iter_next(ch_map_iter *it, ch_val *key, ch_val *val);
+
+/* A record of `shape` (the reference is stolen, also on failure) with every
+ * value None until the caller fills the slots; NULL when out of memory. */
+ch_record *ch_record_new(ch_shape *shape, uint16_t depth);
+
+/* A map of `n` entries nesting `depth` deep: a record when the keys are
+ * 1..CH_RECORD_MAX distinct strs, else a HAMT (ch_hamt_build).  Takes the
+ * entries, also on failure; NULL when out of memory, nothing kept.
+ * `entries` is reordered. */
+ch_map *ch_map_build(ch_entry *entries, size_t n, uint16_t depth);
+
+/* The entries of `m` as a HAMT root holding new references (NULL for an
+ * empty map): what an edit starts from.  Returns 0, or -1 out of memory. */
+int ch_map_hamt_root(const ch_map *m, ch_node **root);
+
+/* Size in bytes of a record (for ch_object_size). */
+static inline size_t ch_record_size(const ch_record *r)
+{
+    return sizeof(ch_record) + (size_t)ch_record_shape(r)->len * sizeof(ch_val);
+}
+
+#endif
