@@ -74,6 +74,16 @@ def test_shapes_are_freed_with_their_last_record(native_baseline: int) -> None:
     del copies
 
 
+def test_shapes_come_back_after_their_last_record_died(native_baseline: int) -> None:
+    """A dead shape is kept for reuse (the last 64) and revived by the next record of its keys."""
+    for i in range(400):  # 150 key sets, more than are kept: some are revived, some made again
+        keys = (f"a{i % 150}", "b", f"c{i % 7}")
+        m = cohive.Map(dict(zip(keys, (i, [i], str(i)))))
+        assert form(m) == "record" and list(m) == list(as_hamt(dict(m)))
+        assert m[keys[0]] == i and m["b"] == [i] and m[keys[2]] == str(i) and keys[0] + "x" not in m
+        del m
+
+
 def test_shapes_with_colliding_hashes(native_baseline: int) -> None:
     with colliding_hashes(0):
         m = cohive.Map({"a": 1, "b": 2, "c": 3, "ab": 4})
@@ -183,3 +193,33 @@ def test_an_encode_that_changes_the_record_being_frozen_is_caught() -> None:
     victim.clear()
     gc.collect()
     assert cohive.native_bytes() == before, "the half-built records were freed, and their shapes"
+
+
+def test_str_values_are_stored_inside_the_record(native_baseline: int) -> None:
+    keep = cohive.Map({"s": "", "n": 0})  # keeps the shape alive
+    before = cohive.native_bytes()
+    m = cohive.Map({"s": "abc", "n": 1})
+    # the record: a header, the shape, two slots, and the str (a 12-byte header and 3 bytes, to 8 bytes)
+    assert cohive.native_bytes() - before == 16 + 2 * 8 + 16
+    assert m["s"] == "abc" and m == {"s": "abc", "n": 1}
+    del m, keep
+
+
+def test_strs_inside_a_record_outlive_it_in_what_was_made_from_it(native_baseline: int) -> None:
+    values = {"ascii": "text", "latin": "café", "ucs2": "日本語", "ucs4": "🐍x", "empty": "", "long": "y" * 5000}
+    outer = cohive.Map({"r": values})
+    rec = outer["r"]
+    edited = rec.set("more", 1)  # a HAMT of the record's entries
+    updated = cohive.Map({"x": 0}).update(rec)
+    mm = cohive.Map().mutate()
+    mm.update(rec)
+    mutated = mm.finish()
+    joined = {"x": 0} | rec
+    thawed = rec.thaw()
+    del outer, rec, mm
+    gc.collect()
+    for made in (edited, updated, mutated, joined):
+        for key, value in values.items():
+            assert made[key] == value
+    assert thawed == values
+    del edited, updated, mutated, joined

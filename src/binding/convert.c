@@ -316,12 +316,16 @@ static void freezer_done(freezer *f)
 
 /* Stack room for the keys of a record being frozen (see freeze_record). */
 #define RECORD_KEY_BYTES 2048
+/* At most this many bytes of a record's str values are stored inside it. */
+#define RECORD_INSIDE_BYTES 4096
 
 /* A dict of 1..CH_RECORD_MAX exact str keys as a record (map.h), without
  * freezing its keys: they are copied to the stack only to be hashed and
- * compared while finding their interned shape.  Returns 1 for a dict that
- * is not a record (or whose keys do not fit the stack room), having done
- * nothing; 0, or -1 with an error, for one that is. */
+ * compared while finding their interned shape.  Its str values are stored
+ * inside the record, so a record of strs and scalars is one allocation.
+ * Returns 1 for a dict that is not a record (or whose keys do not fit the
+ * stack room), having done nothing; 0, or -1 with an error, for one that
+ * is. */
 static int freeze_record(freezer *f, PyObject *o, ch_val *out)
 {
     Py_ssize_t n = PyDict_GET_SIZE(o), pos = 0, i = 0;
@@ -331,10 +335,19 @@ static int freeze_record(freezer *f, PyObject *o, ch_val *out)
     size_t used = 0;
     ch_val keys[CH_RECORD_MAX];
     uint64_t hashes[CH_RECORD_MAX];
-    PyObject *held[CH_RECORD_MAX], *k, *v;
+    PyObject *held[CH_RECORD_MAX], *strs[CH_RECORD_MAX], *k, *v; /* strs: values stored inside, or NULL */
+    size_t inside = 0;
     while (PyDict_Next(o, &pos, &k, &v)) {
         if (!PyUnicode_CheckExact(k))
             return 1;
+        strs[i] = NULL;
+        if (PyUnicode_CheckExact(v)) {
+            size_t bytes = ch_inside_str_bytes((size_t)PyUnicode_GET_LENGTH(v) * PyUnicode_KIND(v));
+            if (inside + bytes <= RECORD_INSIDE_BYTES) {
+                strs[i] = v;
+                inside += bytes;
+            }
+        }
         size_t len = (size_t)PyUnicode_GET_LENGTH(k), nbytes = len * PyUnicode_KIND(k);
         size_t need = (sizeof(ch_str) + nbytes + 7) & ~(size_t)7;
         if (used + need > sizeof room)
@@ -350,12 +363,30 @@ static int freeze_record(freezer *f, PyObject *o, ch_val *out)
         held[i++] = k;
     }
     ch_shape *shape;
-    int rc = ch_shape_of(keys, hashes, (uint32_t)n, true, &shape);
+    uint8_t positions[CH_RECORD_MAX];
+    int rc = ch_shape_of(keys, hashes, (uint32_t)n, &shape, positions);
     if (rc != 0)
         return rc < 0 ? (PyErr_NoMemory(), -1) : 1;
-    ch_record *r = ch_record_new(shape, 1);
+    ch_record *r = ch_record_new(shape, 1, inside);
     if (r == NULL)
         return PyErr_NoMemory(), -1;
+    /* No Python code has run since the dict was read: its strs are still
+     * there to be copied in. */
+    size_t at = sizeof(ch_record) + (size_t)n * sizeof(ch_val);
+    for (i = 0; i < n; i++) {
+        if (strs[i] == NULL)
+            continue;
+        size_t len = (size_t)PyUnicode_GET_LENGTH(strs[i]), nbytes = len * PyUnicode_KIND(strs[i]);
+        ch_str *s = (ch_str *)((char *)r + at);
+        atomic_init(&s->h.refcnt, 1); /* never used: the record owns it */
+        s->h.type = CH_STR;
+        s->h.flags = (uint8_t)str_flag(strs[i]);
+        s->h.aux = 0;
+        s->len = (uint32_t)len;
+        memcpy(s->data, PyUnicode_DATA(strs[i]), nbytes);
+        r->slot[positions[i]] = ((ch_val)at << 3) | CH_SLOT_INSIDE;
+        at += ch_inside_str_bytes(nbytes);
+    }
     /* Freezing a rich value may run Python code that changes the dict: its
      * keys are held, and checked against what was hashed. */
     for (i = 0; i < n; i++)
@@ -367,7 +398,9 @@ static int freeze_record(freezer *f, PyObject *o, ch_val *out)
             rc = freezer_fail(f, PyExc_RuntimeError, "the dict changed size while being frozen");
             break;
         }
-        ch_val *slot = &r->slot[ch_shape_position(shape, keys[i], hashes[i])];
+        if (strs[i] != NULL)
+            continue; /* stored inside above */
+        ch_val *slot = &r->slot[positions[i]];
         freezer_step(f, STEP_ITEM, k, 0);
         Py_INCREF(v);
         rc = freezer_freeze(f, v, false, slot);

@@ -112,14 +112,25 @@ static int edit_update_from(cohive_state *st, map_edit *e, PyObject *col)
         ch_val source = cohive_share_view(col);
         if (source == CH_NOVALUE)
             return -1;
+        const ch_map *from = (const ch_map *)ch_ptr(source);
         ch_map_iter it;
         ch_val key, val;
         int rc = 0;
-        ch_map_iter_init(&it, (ch_map *)ch_ptr(source));
+        ch_map_iter_init(&it, from);
         while (rc == 0 && ch_map_iter_next(&it, &key, &val)) {
-            ch_incref(key);
-            ch_incref(val);
-            rc = edit_set_native(e, key, ch_hash(key), val);
+            uint64_t hash = ch_hash(key);
+            if ((key = ch_map_key_ref(from, key)) == CH_NOVALUE) {
+                PyErr_NoMemory();
+                rc = -1;
+                break;
+            }
+            if ((val = ch_map_value_ref(from, val)) == CH_NOVALUE) {
+                ch_decref(key);
+                PyErr_NoMemory();
+                rc = -1;
+                break;
+            }
+            rc = edit_set_native(e, key, hash, val);
         }
         ch_decref(source);
         return rc;

@@ -35,14 +35,14 @@ bool ch_map_iter_next(ch_map_iter *it, ch_val *key, ch_val *val)
     if (it->pos >= s->len)
         return false;
     *key = s->keys[it->pos];
-    *val = it->record->slot[it->pos];
+    *val = ch_record_value(it->record, it->record->slot[it->pos]);
     it->pos++;
     return true;
 }
 
-ch_record *ch_record_new(ch_shape *shape, uint16_t depth)
+ch_record *ch_record_new(ch_shape *shape, uint16_t depth, size_t inside)
 {
-    ch_record *r = ch_new_object(sizeof(ch_record) + shape->len * sizeof(ch_val), CH_MAP);
+    ch_record *r = ch_new_object(sizeof(ch_record) + shape->len * sizeof(ch_val) + inside, CH_MAP);
     if (r == NULL) {
         ch_decref(ch_from_ptr(shape));
         return NULL;
@@ -54,6 +54,8 @@ ch_record *ch_record_new(ch_shape *shape, uint16_t depth)
         r->slot[i] = CH_NONE;
     return r;
 }
+
+static ch_val copy_str(const ch_str *s) { return ch_str_new(s->h.flags, s->data, s->len); }
 
 static void release_entries(ch_entry *entries, size_t n)
 {
@@ -80,17 +82,18 @@ static ch_map *build_record(ch_entry *entries, size_t n, uint16_t depth, bool *n
         hashes[i] = entries[i].hash;
     }
     ch_shape *shape;
-    int rc = ch_shape_of(keys, hashes, (uint32_t)n, true, &shape);
+    uint8_t positions[CH_RECORD_MAX];
+    int rc = ch_shape_of(keys, hashes, (uint32_t)n, &shape, positions);
     *not_record = rc > 0;
     if (rc != 0)
         return NULL;
-    ch_record *r = ch_record_new(shape, depth);
+    ch_record *r = ch_record_new(shape, depth, 0);
     if (r == NULL) {
         *not_record = false;
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
-        r->slot[ch_shape_position(shape, entries[i].key, entries[i].hash)] = entries[i].val;
+        r->slot[positions[i]] = entries[i].val;
         ch_decref(entries[i].key); /* the shape holds an equal one */
     }
     return (ch_map *)r;
@@ -127,10 +130,54 @@ int ch_map_hamt_root(const ch_map *m, ch_node **root)
     const ch_shape *s = ch_record_shape(r);
     ch_entry entries[CH_RECORD_MAX];
     for (uint32_t i = 0; i < s->len; i++) {
-        ch_incref(s->keys[i]);
-        ch_incref(r->slot[i]);
-        entries[i] = (ch_entry){ch_shape_hashes(s)[i], s->keys[i], r->slot[i]};
+        ch_val key = ch_map_key_ref(m, s->keys[i]);
+        if (key == CH_NOVALUE) {
+            release_entries(entries, i);
+            return -1;
+        }
+        ch_val val = ch_map_value_ref(m, ch_record_value(r, r->slot[i]));
+        if (val == CH_NOVALUE) {
+            ch_decref(key);
+            release_entries(entries, i);
+            return -1;
+        }
+        entries[i] = (ch_entry){ch_shape_hashes(s)[i], key, val};
     }
     uint64_t count;
     return ch_hamt_build(entries, s->len, root, &count);
+}
+
+ch_val ch_map_key_ref(const ch_map *m, ch_val key)
+{
+    if (!ch_map_is_record(m)) {
+        ch_incref(key);
+        return key;
+    }
+    return copy_str((const ch_str *)ch_ptr(key));
+}
+
+ch_val ch_map_value_ref(const ch_map *m, ch_val v)
+{
+    if (ch_map_is_record(m) && ch_is_ptr(v)) {
+        const char *at = (const char *)ch_ptr(v), *record = (const char *)m;
+        if (at > record && at < record + ch_record_size(ch_as_record(m)))
+            return copy_str((const ch_str *)at);
+    }
+    ch_incref(v);
+    return v;
+}
+
+size_t ch_record_size(const ch_record *r)
+{
+    const ch_shape *s = ch_record_shape(r);
+    size_t size = sizeof(ch_record) + (size_t)s->len * sizeof(ch_val);
+    for (uint32_t i = 0; i < s->len; i++) {
+        if ((r->slot[i] & CH_TAG_MASK) != CH_SLOT_INSIDE)
+            continue;
+        const ch_str *str = (const ch_str *)ch_ptr(ch_record_value(r, r->slot[i]));
+        size_t end = (size_t)(r->slot[i] >> 3) + ch_inside_str_bytes((size_t)str->len * ch_str_width(str));
+        if (end > size)
+            size = end;
+    }
+    return size;
 }

@@ -73,6 +73,8 @@ void *ch_realloc(void *p, size_t old_size, size_t new_size)
     return q;
 }
 
+void ch_count_bytes(int64_t bytes) { count(bytes); }
+
 int64_t ch_native_bytes(void)
 {
     int64_t sum = 0;

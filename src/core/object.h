@@ -159,6 +159,9 @@ void *ch_alloc(size_t size);            /* NULL on failure */
 void ch_free(void *p, size_t size);     /* size must be what was allocated */
 void *ch_realloc(void *p, size_t old_size, size_t new_size);
 int64_t ch_native_bytes(void);          /* bytes currently allocated */
+/* Moves `bytes` of an allocation in (+) or out (-) of the count: for memory
+ * a cache keeps for reuse, which holds no value (shape.c). */
+void ch_count_bytes(int64_t bytes);
 
 /* ch_alloc that never uses the test arena (arena.h): for process-wide
  * objects such as shapes, which any later build may take references on. */

@@ -99,9 +99,6 @@ ch_val *ch_owned_words(ch_head *o, size_t *n)
     case CH_INSTANCE:
         *n = 3; /* cls, fields, payload */
         return &((ch_instance *)o)->cls;
-    case CH_SHAPE:
-        *n = ((ch_shape *)o)->len;
-        return ((ch_shape *)o)->keys;
     default:
         *n = 0;
         return NULL;
@@ -120,8 +117,10 @@ void ch_release(ch_head *o)
             continue; /* a forked child's copy: its lock may be held by a thread that is not here */
         if (ch_type_is_named(x->type))
             ch_named_forget((ch_named *)x);
-        else if (x->type == CH_SHAPE)
-            ch_shape_forget((ch_shape *)x); /* before its keys go: lookups compare them */
+        else if (x->type == CH_SHAPE) {
+            ch_shape_release((ch_shape *)x); /* it owns no references */
+            continue;
+        }
         size_t n, size = ch_object_size(x); /* a record's size is read from its shape */
         ch_val *words = ch_owned_words(x, &n);
         for (size_t i = 0; i < n; i++) {

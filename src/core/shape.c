@@ -5,34 +5,42 @@
  * shared by every record with the same key set, in any interpreter.  The
  * table is a fixed array of hash chains under one mutex, keyed by an
  * order-free hash of the key set, so a dict with the same keys in another
- * order finds the same shape.  It holds shapes weakly: records own the
- * references, and a shape whose count reaches zero is unlisted by
- * ch_release (ch_shape_forget) before its keys go, so the native byte count
- * returns to its baseline.  A lookup that meets a listed shape whose count
- * is already zero skips it (ch_incref_if_alive) and makes a new one; the
- * dying one unlists itself by address.
+ * order finds the same shape.  Records own the references.  A shape whose
+ * count reaches zero becomes *dormant* (ch_shape_release): it stays listed,
+ * in a ring of the last DORMANT such shapes, and its bytes leave the native
+ * byte count, which so returns to its baseline; a lookup revives it, and
+ * the ring frees the oldest when it is full.  A lookup that meets a shape
+ * whose count reached zero but which is not dormant yet skips it and makes
+ * a new one; the old one then waits in the ring.
  *
  * A shape's key order is the order a HAMT of the same keys iterates in, so
  * that a record and a HAMT Map with the same items iterate alike, as
- * docs/semantics.md promises for equal Maps.  It is found once, when the
- * shape is made, by building that HAMT.
+ * docs/semantics.md promises for equal Maps.  It is computed from the
+ * hashes when the shape is made (hamt_order).
  *
- * A shape and its own copies of the keys are allocated outside the test
- * arena: records built or edited later take references on them, which must
- * not write a sealed page.
+ * A shape is one allocation, its keys included, so making one when a key
+ * set comes back after its last record died costs one malloc.  It is
+ * allocated outside the test arena: records built later take references
+ * on it, which must not write a sealed page.
  */
 #include <pthread.h>
 #include <string.h>
 
-#include "hamt.h"
 #include "shape.h"
 
 _Static_assert(offsetof(ch_shape, keys) == 64, "a shape's read-only part starts on its own cache line");
 
 #define BUCKETS 1024
 
+/* Shapes no record uses stay listed for reuse, the last DORMANT of them:
+ * a stream of messages that each die before the next is built would
+ * otherwise make and free its shape every time. */
+#define DORMANT 64
+
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static ch_shape *table[BUCKETS];
+static ch_shape *dormant[DORMANT]; /* a ring; NULL where a shape was revived */
+static uint32_t dormant_next;
 static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
 
 /* A child must not inherit the lock held by a thread that is not there. */
@@ -48,8 +56,9 @@ static uint64_t set_hash_of(const uint64_t *hashes, uint32_t n)
     return ch_mix64(sum ^ n);
 }
 
-/* Whether `s` holds exactly the n distinct keys. */
-static bool holds_exactly(const ch_shape *s, const ch_val *keys, const uint64_t *hashes, uint32_t n)
+/* Whether `s` holds exactly the n distinct keys; if so, where each is. */
+static bool holds_exactly(const ch_shape *s, const ch_val *keys, const uint64_t *hashes, uint32_t n,
+                          uint8_t *positions)
 {
     if (s->len != n || s->hash_mask != ch_hash_mask)
         return false;
@@ -59,60 +68,79 @@ static bool holds_exactly(const ch_shape *s, const ch_val *keys, const uint64_t 
         if (p < 0 || (seen >> p & 1))
             return false;
         seen |= (uint64_t)1 << p;
+        positions[i] = (uint8_t)p;
     }
     return true;
 }
 
-/* A copy of the str `key` outside the test arena, or CH_NOVALUE.  Only the
- * type, flags, length and data of `key` are read: it may be a probe. */
-static ch_val own_copy(ch_val key)
+/* The index of the lowest set bit of x (x != 0). */
+static inline unsigned lowest_bit(uint32_t x) { return ch_popcount((x & (0u - x)) - 1); }
+
+/* Appends idx[0..n) to out in the order a HAMT of their hashes iterates
+ * (hamt.c): at each level the keys alone in their five hash bits first, in
+ * bit order, then the groups that share them, each ordered the same way one
+ * level down; keys whose whole hashes are equal keep their order.  Recursion
+ * is bounded by the 14 levels of a HAMT. */
+static void hamt_order(const uint64_t *hashes, const uint8_t *idx, uint32_t n, unsigned shift, uint8_t *out,
+                       uint32_t *emitted)
 {
-    const ch_str *s = (const ch_str *)ch_ptr(key);
-    size_t nbytes = (size_t)s->len * ch_str_width(s);
-    ch_str *copy = ch_alloc_outside_arena(sizeof(ch_str) + nbytes);
-    if (copy == NULL)
-        return CH_NOVALUE;
-    atomic_init(&copy->h.refcnt, 1);
-    copy->h.type = CH_STR;
-    copy->h.flags = s->h.flags;
-    copy->h.aux = 0;
-    copy->len = s->len;
-    memcpy(copy->data, s->data, nbytes);
-    return ch_from_ptr(copy);
+    if (n == 1 || shift >= 64) {
+        for (uint32_t i = 0; i < n; i++)
+            out[(*emitted)++] = idx[i];
+        return;
+    }
+    uint32_t once = 0, more = 0; /* five-bit values met once, and more than once */
+    uint8_t last[32];
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned bits = (hashes[idx[i]] >> shift) & 31;
+        more |= once & (uint32_t)1 << bits;
+        once |= (uint32_t)1 << bits;
+        last[bits] = idx[i];
+    }
+    for (uint32_t alone = once & ~more; alone != 0; alone &= alone - 1)
+        out[(*emitted)++] = last[lowest_bit(alone)];
+    for (; more != 0; more &= more - 1) {
+        unsigned bits = lowest_bit(more);
+        uint8_t group[CH_RECORD_MAX];
+        uint32_t m = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (((hashes[idx[i]] >> shift) & 31) == bits)
+                group[m++] = idx[i];
+        hamt_order(hashes, group, m, shift + 5, out, emitted);
+    }
 }
 
+static size_t str_bytes(const ch_str *s) { return (sizeof(ch_str) + (size_t)s->len * ch_str_width(s) + 7) & ~(size_t)7; }
+
 /* A new shape of the n keys, or NULL (*duplicate says whether two keys were
- * equal).  Runs under the table lock; shapes are made rarely. */
-static ch_shape *make_shape(const ch_val *keys, uint32_t n, uint64_t set_hash, bool *duplicate)
+ * equal).  Runs under the table lock. */
+static ch_shape *make_shape(const ch_val *keys, const uint64_t *hashes, uint32_t n, uint64_t set_hash,
+                            uint8_t *positions, bool *duplicate)
 {
-    ch_entry entries[CH_RECORD_MAX];
-    uint32_t copied = 0;
-    for (; copied < n; copied++) {
-        ch_val own = own_copy(keys[copied]);
-        if (own == CH_NOVALUE)
-            break;
-        entries[copied] = (ch_entry){ch_hash(own), own, CH_NONE};
-    }
-    ch_node *root = NULL;
-    uint64_t count = 0;
+    uint8_t idx[CH_RECORD_MAX], order[CH_RECORD_MAX];
+    uint32_t emitted = 0;
+    for (uint32_t i = 0; i < n; i++)
+        idx[i] = (uint8_t)i;
+    hamt_order(hashes, idx, n, 0, order, &emitted);
+    /* Equal keys have equal hashes, which the order puts side by side. */
     *duplicate = false;
-    if (copied < n) {
-        while (copied > 0)
-            ch_decref(entries[--copied].key);
-        return NULL;
-    }
-    if (ch_hamt_build(entries, n, &root, &count) < 0)
-        return NULL;
+    for (uint32_t i = 1; i < n; i++)
+        for (uint32_t j = i; j-- > 0 && hashes[order[j]] == hashes[order[i]];)
+            if (ch_key_eq(keys[order[j]], keys[order[i]])) {
+                *duplicate = true;
+                return NULL;
+            }
     uint32_t slots = 2;
     while (slots < 2 * n)
         slots *= 2;
     size_t size = sizeof(ch_shape) + (size_t)n * (sizeof(ch_val) + sizeof(uint64_t)) + slots;
-    ch_shape *s = count == n ? ch_alloc_outside_arena(size) : NULL;
-    if (s == NULL) {
-        *duplicate = count != n;
-        ch_decref(ch_from_ptr(root));
+    size = (size + 7) & ~(size_t)7;
+    size_t strs_at = size;
+    for (uint32_t i = 0; i < n; i++)
+        size += str_bytes((const ch_str *)ch_ptr(keys[i]));
+    ch_shape *s = ch_alloc_outside_arena(size);
+    if (s == NULL)
         return NULL;
-    }
     memset(s, 0, size);
     atomic_init(&s->h.refcnt, 1);
     s->h.type = CH_SHAPE;
@@ -120,46 +148,53 @@ static ch_shape *make_shape(const ch_val *keys, uint32_t n, uint64_t set_hash, b
     s->slots = slots;
     s->set_hash = set_hash;
     s->hash_mask = ch_hash_mask;
-    uint64_t *hashes = (uint64_t *)ch_shape_hashes(s);
+    s->size = size;
+    uint64_t *own_hashes = (uint64_t *)ch_shape_hashes(s);
     uint8_t *index = (uint8_t *)ch_shape_index(s);
-    ch_hamt_iter it;
-    ch_val key, unused;
-    uint32_t p = 0;
-    ch_hamt_iter_init(&it, root);
-    while (ch_hamt_iter_next(&it, &key, &unused)) {
-        ch_incref(key); /* the tree's reference goes with the tree */
-        s->keys[p] = key;
-        hashes[p] = ch_hash(key);
-        uint32_t i = (uint32_t)hashes[p] & (slots - 1);
+    char *at = (char *)s + strs_at;
+    for (uint32_t p = 0; p < n; p++) {
+        const ch_str *key = (const ch_str *)ch_ptr(keys[order[p]]);
+        ch_str *copy = (ch_str *)at; /* only the type, flags, length and data of `key` are read: it may be a probe */
+        at += str_bytes(key);
+        atomic_init(&copy->h.refcnt, 1); /* never changed: the shape owns it */
+        copy->h.type = CH_STR;
+        copy->h.flags = key->h.flags;
+        copy->len = key->len;
+        memcpy(copy->data, key->data, (size_t)key->len * ch_str_width(key));
+        s->keys[p] = ch_from_ptr(copy);
+        own_hashes[p] = hashes[order[p]];
+        positions[order[p]] = (uint8_t)p;
+        uint32_t i = (uint32_t)own_hashes[p] & (slots - 1);
         while (index[i] != 0)
             i = (i + 1) & (slots - 1);
         index[i] = (uint8_t)(p + 1);
-        p++;
     }
-    ch_decref(ch_from_ptr(root));
     return s;
 }
 
-int ch_shape_of(const ch_val *keys, const uint64_t *hashes, uint32_t n, bool make, ch_shape **out)
+int ch_shape_of(const ch_val *keys, const uint64_t *hashes, uint32_t n, ch_shape **out, uint8_t *positions)
 {
     pthread_once(&fork_handlers_once, install_fork_handlers);
     uint64_t set_hash = set_hash_of(hashes, n);
     ch_shape **bucket = &table[set_hash % BUCKETS];
-    *out = NULL;
     pthread_mutex_lock(&table_lock);
     for (ch_shape *s = *bucket; s != NULL; s = s->next) {
-        if (s->set_hash == set_hash && holds_exactly(s, keys, hashes, n) && ch_incref_if_alive(&s->h)) {
-            pthread_mutex_unlock(&table_lock);
-            *out = s;
-            return 0;
+        if (s->set_hash != set_hash || !holds_exactly(s, keys, hashes, n, positions))
+            continue;
+        if (s->dormant) { /* its count is zero and only a lookup can raise it: under this lock */
+            s->dormant = 0;
+            dormant[s->ring] = NULL;
+            atomic_store_explicit(&s->h.refcnt, 1, memory_order_relaxed);
+            ch_count_bytes((int64_t)s->size);
+        } else if (!ch_incref_if_alive(&s->h)) {
+            continue; /* on its way to the ring */
         }
-    }
-    if (!make) {
         pthread_mutex_unlock(&table_lock);
-        return 1;
+        *out = s;
+        return 0;
     }
     bool duplicate;
-    ch_shape *s = make_shape(keys, n, set_hash, &duplicate);
+    ch_shape *s = make_shape(keys, hashes, n, set_hash, positions, &duplicate);
     if (s != NULL) {
         s->next = *bucket; /* a dying shape with the same keys may still be listed */
         *bucket = s;
@@ -169,14 +204,31 @@ int ch_shape_of(const ch_val *keys, const uint64_t *hashes, uint32_t n, bool mak
     return s != NULL ? 0 : duplicate ? 1 : -1;
 }
 
-void ch_shape_forget(ch_shape *s)
+/* Unlists `s`; under the table lock. */
+static void unlist(ch_shape *s)
 {
-    pthread_mutex_lock(&table_lock);
     for (ch_shape **p = &table[s->set_hash % BUCKETS]; *p != NULL; p = &(*p)->next) {
         if (*p == s) {
             *p = s->next;
-            break;
+            return;
         }
     }
+}
+
+void ch_shape_release(ch_shape *s)
+{
+    pthread_mutex_lock(&table_lock);
+    s->dormant = 1;
+    ch_count_bytes(-(int64_t)s->size);
+    ch_shape *evicted = dormant[dormant_next]; /* the oldest still dormant, or NULL */
+    if (evicted != NULL)
+        unlist(evicted);
+    dormant[dormant_next] = s;
+    s->ring = dormant_next;
+    dormant_next = (dormant_next + 1) % DORMANT;
     pthread_mutex_unlock(&table_lock);
+    if (evicted != NULL) {
+        ch_count_bytes((int64_t)evicted->size);
+        ch_free(evicted, evicted->size);
+    }
 }

@@ -616,7 +616,7 @@ static bool map_eq(const ch_map *a, const ch_map *b)
     if (ch_map_is_record(a) && ch_map_is_record(b) && ch_as_record(a)->shape == ch_as_record(b)->shape) {
         const ch_record *r = ch_as_record(a), *s = ch_as_record(b); /* one shape: slot by slot */
         for (uint64_t i = 0; i < ch_map_count(a); i++)
-            if (!ch_eq(r->slot[i], s->slot[i]))
+            if (!ch_eq(ch_record_value(r, r->slot[i]), ch_record_value(s, s->slot[i])))
                 return false;
         return true;
     }
