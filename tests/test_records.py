@@ -223,3 +223,21 @@ def test_strs_inside_a_record_outlive_it_in_what_was_made_from_it(native_baselin
             assert made[key] == value
     assert thawed == values
     del edited, updated, mutated, joined
+
+
+def test_a_remembered_shape_that_was_freed_is_not_used(native_baseline: int) -> None:
+    """Each interpreter remembers recent shapes by the dict's key objects, without a reference."""
+    keys = ("remembered", "shape")
+    first = cohive.Map(dict.fromkeys(keys, 1))
+    del first  # its shape is dormant now; the 100 below push it out of the ring and free it
+    for i in range(100):
+        cohive.Map({f"evict {i}": i})
+    again = cohive.Map(dict(zip(keys, (2, 3))))  # the same key objects: the memory must not be trusted
+    assert form(again) == "record" and again == {"remembered": 2, "shape": 3}
+    assert list(again) == list(as_hamt(dict(again)))
+    with colliding_hashes(0):  # the same keys under another hash: another shape
+        masked = cohive.Map(dict(zip(keys, (4, 5))))
+        assert masked["shape"] == 5 and masked.get("remembered") == 4
+        del masked
+    assert cohive.Map(dict(zip(keys, (6, 7))))["shape"] == 7
+    del again

@@ -189,6 +189,8 @@ static int module_exec(PyObject *module)
 static int module_traverse(PyObject *module, visitproc visit, void *arg)
 {
     cohive_state *st = PyModule_GetState(module);
+    for (int i = 0; i < COHIVE_SHAPE_MEMOS; i++)
+        Py_VISIT(st->shape_memos[i].keys);
     Py_VISIT(st->Map_Type);
     Py_VISIT(st->MapMutation_Type);
     Py_VISIT(st->MapIter_Type);
@@ -219,6 +221,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
 static int module_clear(PyObject *module)
 {
     cohive_state *st = PyModule_GetState(module);
+    for (int i = 0; i < COHIVE_SHAPE_MEMOS; i++)
+        Py_CLEAR(st->shape_memos[i].keys);
     Py_CLEAR(st->Map_Type);
     Py_CLEAR(st->MapMutation_Type);
     Py_CLEAR(st->MapIter_Type);

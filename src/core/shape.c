@@ -41,6 +41,7 @@ static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static ch_shape *table[BUCKETS];
 static ch_shape *dormant[DORMANT]; /* a ring; NULL where a shape was revived */
 static uint32_t dormant_next;
+static uint64_t serials; /* the last shape's serial number */
 static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
 
 /* A child must not inherit the lock held by a thread that is not there. */
@@ -149,6 +150,7 @@ static ch_shape *make_shape(const ch_val *keys, const uint64_t *hashes, uint32_t
     s->set_hash = set_hash;
     s->hash_mask = ch_hash_mask;
     s->size = size;
+    s->serial = ++serials;
     uint64_t *own_hashes = (uint64_t *)ch_shape_hashes(s);
     uint8_t *index = (uint8_t *)ch_shape_index(s);
     char *at = (char *)s + strs_at;
@@ -172,6 +174,34 @@ static ch_shape *make_shape(const ch_val *keys, const uint64_t *hashes, uint32_t
     return s;
 }
 
+/* A new reference to the listed shape `s`, unless its count reached zero
+ * and it is not dormant yet (it is on its way to the ring).  Under the
+ * table lock, the only place a dormant shape's count can rise from zero. */
+static bool take(ch_shape *s)
+{
+    if (!s->dormant)
+        return ch_incref_if_alive(&s->h);
+    s->dormant = 0;
+    dormant[s->ring] = NULL;
+    atomic_store_explicit(&s->h.refcnt, 1, memory_order_relaxed);
+    ch_count_bytes((int64_t)s->size);
+    return true;
+}
+
+ch_shape *ch_shape_take(ch_shape *s, uint64_t set_hash, uint64_t serial)
+{
+    ch_shape *taken = NULL;
+    pthread_mutex_lock(&table_lock);
+    for (ch_shape *listed = table[set_hash % BUCKETS]; listed != NULL; listed = listed->next)
+        if (listed == s) { /* listed, so not freed: its fields can be read */
+            if (s->serial == serial && s->hash_mask == ch_hash_mask && take(s))
+                taken = s;
+            break;
+        }
+    pthread_mutex_unlock(&table_lock);
+    return taken;
+}
+
 int ch_shape_of(const ch_val *keys, const uint64_t *hashes, uint32_t n, ch_shape **out, uint8_t *positions)
 {
     pthread_once(&fork_handlers_once, install_fork_handlers);
@@ -179,19 +209,11 @@ int ch_shape_of(const ch_val *keys, const uint64_t *hashes, uint32_t n, ch_shape
     ch_shape **bucket = &table[set_hash % BUCKETS];
     pthread_mutex_lock(&table_lock);
     for (ch_shape *s = *bucket; s != NULL; s = s->next) {
-        if (s->set_hash != set_hash || !holds_exactly(s, keys, hashes, n, positions))
-            continue;
-        if (s->dormant) { /* its count is zero and only a lookup can raise it: under this lock */
-            s->dormant = 0;
-            dormant[s->ring] = NULL;
-            atomic_store_explicit(&s->h.refcnt, 1, memory_order_relaxed);
-            ch_count_bytes((int64_t)s->size);
-        } else if (!ch_incref_if_alive(&s->h)) {
-            continue; /* on its way to the ring */
+        if (s->set_hash == set_hash && holds_exactly(s, keys, hashes, n, positions) && take(s)) {
+            pthread_mutex_unlock(&table_lock);
+            *out = s;
+            return 0;
         }
-        pthread_mutex_unlock(&table_lock);
-        *out = s;
-        return 0;
     }
     bool duplicate;
     ch_shape *s = make_shape(keys, hashes, n, set_hash, positions, &duplicate);

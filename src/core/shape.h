@@ -27,7 +27,7 @@ struct ch_shape {
     uint64_t size;      /* bytes of the whole allocation */
     uint32_t dormant;   /* no record uses it: kept for reuse, uncounted */
     uint32_t ring;      /* where in the table's ring of dormant shapes */
-    unsigned char _apart[64 - 56];
+    uint64_t serial;    /* unique in the process: names it in caches that hold no reference */
     ch_val keys[];   /* len pointers to its strs, in the order a HAMT of them
                         iterates; then len uint64_t hashes; then `slots` bytes
                         of index: position + 1 by open addressing on the
@@ -59,6 +59,11 @@ static inline int ch_shape_position(const ch_shape *s, ch_val key, uint64_t hash
  * The keys are only read (they may be stack-built probes): a new shape
  * holds copies of them. */
 int ch_shape_of(const ch_val *keys, const uint64_t *hashes, uint32_t n, ch_shape **out, uint8_t *positions);
+
+/* A new reference to `s`, a shape remembered without one (it may have been
+ * freed since), if it is still the listed shape numbered `serial` with
+ * `set_hash` and was made under the current ch_hash_mask; else NULL. */
+ch_shape *ch_shape_take(ch_shape *s, uint64_t set_hash, uint64_t serial);
 
 /* Called by ch_release instead of freeing a shape whose count reached zero:
  * the table keeps the last few such shapes for reuse (see shape.c). */
