@@ -4,6 +4,7 @@ Every version ever made is kept and re-checked, so the tests also prove
 persistence: deriving a new Map never changes an old one.
 """
 
+import pickle
 from typing import Any
 
 import pytest
@@ -146,8 +147,10 @@ class RecordsVersusDict(MapVersusDict):
             hamt = cohive.Map().update(model)
             assert _cohive._map_form(hamt) == "hamt"
             assert m == hamt and hash(m) == hash(hamt) and m.thaw() == model
-            if all(type(k) is str for k in model):  # other keys may collide (1 and 2**61), and colliding keys keep their insertion order
+            # Other keys may collide (1 and 2**61 hash alike), and colliding keys keep their insertion order.
+            if all(type(k) is str for k in model):
                 assert list(m) == list(hamt) and list(m.items()) == list(hamt.items()) and repr(m) == repr(hamt)
+                assert pickle.dumps(m) == pickle.dumps(hamt) and pickle.loads(pickle.dumps(m)) == model
 
 
 TestRecordsVersusDict = RecordsVersusDict.TestCase
