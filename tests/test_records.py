@@ -37,6 +37,8 @@ def test_which_dicts_become_records() -> None:
     assert form(cohive.Map({"a": 1})) == "record"
     assert form(cohive.Map({f"k{i}": i for i in range(64)})) == "record"
     assert form(cohive.Map({f"k{i}": i for i in range(65)})) == "hamt"
+    long_keys = {f"k{'x' * 100}{i}": str(i) for i in range(64)}  # more key bytes than freezing copies to its stack
+    assert form(cohive.Map(long_keys)) == "record" and cohive.Map(long_keys) == long_keys
     assert form(cohive.Map({"a": 1, 2: 3})) == "hamt"
     assert form(cohive.Map({})) == "hamt"
     assert form(cohive.Map(RECORD)["addr"]) == "record"
