@@ -2,7 +2,8 @@
 
 The record is `{"name": str, "email": str, "age": int, "active": bool,
 "tags": [str, str]}` under keys "user:N".  Sizes: cohive's native bytes per
-record in a Map (cohive.native_bytes() before and after), a dict of dicts
+record in a Map (cohive.native_bytes() before and after; and, on Linux, how
+much the process's resident memory grew, malloc's overhead included), a dict of dicts
 (tracemalloc), pickle.dumps of each record, and LMDB + msgpack (the pages
 LMDB uses for the same records, msgpack-packed, keys as UTF-8; pinned in
 requirements/bench.txt, skipped when not installed).  Times: building the Map
@@ -13,6 +14,7 @@ cross-interpreter queue carrying pickle.dumps of the same dict.
 """
 
 import gc
+import os
 import pickle
 import random
 import sys
@@ -40,13 +42,23 @@ def records(n: int) -> dict[str, dict[str, Any]]:
                           "active": i % 3 == 0, "tags": [f"t{i % 7}", f"g{i % 11}"]} for i in range(n)}
 
 
-def cohive_bytes(d: dict[str, Any]) -> int:
+def rss() -> int | None:
+    """Resident memory of this process (Linux), or None."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return None
+
+
+def cohive_bytes(d: dict[str, Any]) -> tuple[int, int | None]:
+    """Native bytes the Map holds, and how much the process's resident memory grew building it
+    (malloc's own overhead included, which the native count leaves out)."""
     gc.collect()
-    before = cohive.native_bytes()
+    before, rss_before = cohive.native_bytes(), rss()
     m = cohive.Map(d)
-    used = cohive.native_bytes() - before
+    used, rss_after = cohive.native_bytes() - before, rss()
     del m
-    return used
+    return used, (rss_after - rss_before if rss_before is not None and rss_after is not None else None)
 
 
 def dict_bytes(n: int) -> int:
@@ -74,8 +86,11 @@ def lmdb_bytes(d: dict[str, dict[str, Any]]) -> int | None:
 
 def sizes(d: dict[str, dict[str, Any]]) -> str:
     n = len(d)
-    ours = cohive_bytes(d) / n
+    native, grown = cohive_bytes(d)
+    ours = native / n
     rows = [["cohive.Map", f"{ours:.0f} B", "1.00x"]]
+    if grown is not None:
+        rows.append(["cohive.Map, resident memory growth", f"{grown / n:.0f} B", f"{ours / (grown / n):.2f}x"])
     alternatives = [("dict of dicts (tracemalloc)", dict_bytes(n) / n),
                     ("pickle.dumps of each record", sum(len(pickle.dumps(v)) for v in d.values()) / n)]
     on_disk = lmdb_bytes(d)

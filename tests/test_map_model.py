@@ -4,6 +4,7 @@ Every version ever made is kept and re-checked, so the tests also prove
 persistence: deriving a new Map never changes an old one.
 """
 
+import pickle
 from typing import Any
 
 import pytest
@@ -19,10 +20,12 @@ from hypothesis.stateful import (
 )
 
 import cohive
+from cohive import _cohive
 from conftest import colliding_hashes
 from strategies import keys, numeric_twins, values
 
 any_key = keys | numeric_twins
+str_keys = st.text(max_size=6)
 
 
 class MapVersusDict(RuleBasedStateMachine):
@@ -114,6 +117,43 @@ MapVersusDict.TestCase.settings = settings(
     max_examples=60, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 TestMapVersusDict = MapVersusDict.TestCase
+
+
+class RecordsVersusDict(MapVersusDict):
+    """Str keys: a frozen dict of up to 64 of them is a record, an edit makes a HAMT.
+
+    Every version must also equal, hash and iterate like a HAMT Map with its items."""
+
+    @initialize(items=st.dictionaries(str_keys, values, max_size=20))
+    def start(self, items: dict[Any, Any]) -> None:
+        m = cohive.Map(items)
+        assert _cohive._map_form(m) == ("record" if items else "hamt")
+        self.versions.append((m, dict(items)))
+
+    def existing_or_new_key(self, data: st.DataObject, model: dict[Any, Any]) -> Any:
+        if model and data.draw(st.booleans()):
+            return data.draw(st.sampled_from(sorted(model, key=repr)))
+        return data.draw(str_keys)
+
+    @rule(data=st.data())
+    def refreeze(self, data: st.DataObject) -> None:
+        """A version thawed and frozen again (a record when it has 1..64 keys)."""
+        m, model = self.pick(data)
+        self.versions.append((cohive.Map(m.thaw()), model))
+
+    @invariant()
+    def records_and_hamts_agree(self) -> None:
+        for m, model in self.versions[-8:]:
+            hamt = cohive.Map().update(model)
+            assert _cohive._map_form(hamt) == "hamt"
+            assert m == hamt and hash(m) == hash(hamt) and m.thaw() == model
+            # Other keys may collide (1 and 2**61 hash alike), and colliding keys keep their insertion order.
+            if all(type(k) is str for k in model):
+                assert list(m) == list(hamt) and list(m.items()) == list(hamt.items()) and repr(m) == repr(hamt)
+                assert pickle.dumps(m) == pickle.dumps(hamt) and pickle.loads(pickle.dumps(m)) == model
+
+
+TestRecordsVersusDict = RecordsVersusDict.TestCase
 
 
 class SmallKeysWithCollisions(MapVersusDict):

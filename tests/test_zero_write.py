@@ -1,6 +1,7 @@
 """Reads write nothing shared: proved by making the native memory read-only.
 
-Each test runs in a fresh process that builds a Map of records inside cohive's
+Each test runs in a fresh process that builds a Map of records (each one a
+record: its values and an interned shape) inside cohive's
 test arena (all native memory of the Map in one mapping), seals the arena
 read-only and then runs one read path over every record.  A write to the
 Map's memory at any depth -- a reference count, a cached hash, anything --
@@ -33,6 +34,9 @@ BUILD = textwrap.dedent(
     })
     keys = [f"user:{i}" for i in range(500)]
     plain = m.thaw()
+    # the records are records (one object and a shared shape) and the outer Map a HAMT: both are read below
+    assert _cohive._map_form(m[keys[0]]) == _cohive._map_form(m[keys[0]]["addr"]) == "record"
+    assert _cohive._map_form(m) == "hamt"
 
     # Rich values (stdlib classes only: the child imports nothing of the tests').
     import datetime as dt, decimal, inspect, http, re, uuid

@@ -9,13 +9,23 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include "../core/hamt.h"
+#include "../core/map.h"
 #include "../core/primitives.h"
 #include "../core/queue.h"
 #include "../core/ref.h"
 #include "../core/sync.h"
 #include "../core/value.h"
 #include "compat.h"
+
+/* The shape of a record recently frozen in this interpreter, found again by
+ * the identity of the dict's key objects (convert.c, freeze_record). */
+#define COHIVE_SHAPE_MEMOS 8
+typedef struct {
+    PyObject *keys;  /* a tuple of the dict's keys in its order; NULL when unused */
+    ch_shape *shape; /* no reference: ch_shape_take tells whether it is still there */
+    uint64_t set_hash, serial;
+    uint8_t positions[CH_RECORD_MAX];
+} cohive_shape_memo;
 
 typedef struct {
     PyTypeObject *Map_Type;
@@ -39,6 +49,8 @@ typedef struct {
      * name, time zones); interned attribute names. */
     PyTypeObject *FrozenBytes_Type;
     PyObject *rich_classes, *rich_readers, *rich_loaded, *rich_names;
+    cohive_shape_memo shape_memos[COHIVE_SHAPE_MEMOS]; /* guarded by a critical section on Map_Type */
+    unsigned next_shape_memo;
 } cohive_state;
 
 /* Every cohive object that wraps a native value holds its reference first,

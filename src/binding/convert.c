@@ -314,10 +314,183 @@ static void freezer_done(freezer *f)
     Py_CLEAR(f->shared_keys);
 }
 
+/* Stack room for the keys of a record being frozen (see freeze_record). */
+#define RECORD_KEY_BYTES 2048
+/* At most this many bytes of a record's str values are stored inside it. */
+#define RECORD_INSIDE_BYTES 4096
+
+/* The shape remembered for a dict whose keys are exactly `keys`, with where
+ * each goes, or NULL. */
+static ch_shape *remembered_shape(cohive_state *st, PyObject **keys, Py_ssize_t n, uint8_t *positions)
+{
+    ch_shape *shape = NULL;
+    Py_BEGIN_CRITICAL_SECTION(st->Map_Type);
+    for (int m = 0; shape == NULL && m < COHIVE_SHAPE_MEMOS; m++) {
+        cohive_shape_memo *memo = &st->shape_memos[m];
+        if (memo->keys == NULL || PyTuple_GET_SIZE(memo->keys) != n)
+            continue;
+        Py_ssize_t i = 0;
+        while (i < n && PyTuple_GET_ITEM(memo->keys, i) == keys[i])
+            i++;
+        if (i == n && (shape = ch_shape_take(memo->shape, memo->set_hash, memo->serial)) != NULL)
+            memcpy(positions, memo->positions, (size_t)n);
+    }
+    Py_END_CRITICAL_SECTION();
+    return shape;
+}
+
+/* Remembers `shape` for dicts with exactly these key objects (best effort). */
+static void remember_shape(cohive_state *st, PyObject **keys, Py_ssize_t n, ch_shape *shape, const uint8_t *positions)
+{
+    PyObject *tuple = PyTuple_New(n);
+    if (tuple == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        PyTuple_SET_ITEM(tuple, i, Py_NewRef(keys[i]));
+    PyObject *old;
+    Py_BEGIN_CRITICAL_SECTION(st->Map_Type);
+    cohive_shape_memo *memo = &st->shape_memos[st->next_shape_memo++ % COHIVE_SHAPE_MEMOS];
+    old = memo->keys;
+    memo->keys = tuple;
+    memo->shape = shape;
+    memo->set_hash = shape->set_hash;
+    memo->serial = shape->serial;
+    memcpy(memo->positions, positions, (size_t)n);
+    Py_END_CRITICAL_SECTION();
+    Py_XDECREF(old); /* a tuple of strs: no Python code runs */
+}
+
+/* The shape of a dict's str keys and where each goes: remembered from an
+ * earlier dict with the same key objects, or found by hashing copies of the
+ * keys on the stack.  Returns 0 with a new reference in *out, 1 when the
+ * keys do not fit the stack room, -1 with MemoryError. */
+static int shape_of_keys(cohive_state *st, PyObject **held, Py_ssize_t n, ch_shape **out, uint8_t *positions)
+{
+    if ((*out = remembered_shape(st, held, n, positions)) != NULL)
+        return 0;
+    _Alignas(8) unsigned char room[RECORD_KEY_BYTES];
+    size_t used = 0;
+    ch_val keys[CH_RECORD_MAX];
+    uint64_t hashes[CH_RECORD_MAX];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *k = held[i];
+        size_t len = (size_t)PyUnicode_GET_LENGTH(k), nbytes = len * PyUnicode_KIND(k);
+        size_t need = (sizeof(ch_str) + nbytes + 7) & ~(size_t)7;
+        if (used + need > sizeof room)
+            return 1;
+        ch_str *probe = (ch_str *)(room + used); /* only compared, never referenced */
+        used += need;
+        probe->h.type = CH_STR;
+        probe->h.flags = (uint8_t)str_flag(k);
+        probe->len = (uint32_t)len;
+        memcpy(probe->data, PyUnicode_DATA(k), nbytes);
+        keys[i] = ch_from_ptr(probe);
+        hashes[i] = ch_hash_str(probe->h.flags, probe->data, len);
+    }
+    int rc = ch_shape_of(keys, hashes, (uint32_t)n, out, positions);
+    if (rc < 0)
+        PyErr_NoMemory();
+    else if (rc == 0)
+        remember_shape(st, held, n, *out, positions);
+    return rc;
+}
+
+/* A dict of 1..CH_RECORD_MAX exact str keys as a record (map.h), without
+ * freezing its keys (shape_of_keys).  Its str values are stored inside the
+ * record, so a record of strs and scalars is one allocation.  Returns 1 for
+ * a dict that is not a record (or whose keys do not fit the stack room),
+ * having done nothing; 0, or -1 with an error, for one that is. */
+static int freeze_record(freezer *f, PyObject *o, ch_val *out)
+{
+    Py_ssize_t n = PyDict_GET_SIZE(o), pos = 0, i = 0;
+    if (n < 1 || n > CH_RECORD_MAX)
+        return 1;
+    PyObject *held[CH_RECORD_MAX], *strs[CH_RECORD_MAX], *k, *v; /* strs: values stored inside, or NULL */
+    size_t inside = 0;
+    while (PyDict_Next(o, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k))
+            return 1;
+        strs[i] = NULL;
+        if (PyUnicode_CheckExact(v)) {
+            size_t bytes = ch_inside_str_bytes((size_t)PyUnicode_GET_LENGTH(v) * PyUnicode_KIND(v));
+            if (inside + bytes <= RECORD_INSIDE_BYTES) {
+                strs[i] = v;
+                inside += bytes;
+            }
+        }
+        held[i++] = k;
+    }
+    ch_shape *shape;
+    uint8_t positions[CH_RECORD_MAX];
+    int rc = shape_of_keys(f->st, held, n, &shape, positions);
+    if (rc != 0)
+        return rc;
+    ch_record *r = ch_record_new(shape, 1, inside);
+    if (r == NULL)
+        return PyErr_NoMemory(), -1;
+    /* No Python code has run since the dict was read: its strs are still
+     * there to be copied in. */
+    size_t at = sizeof(ch_record) + (size_t)n * sizeof(ch_val);
+    for (i = 0; i < n; i++) {
+        if (strs[i] == NULL)
+            continue;
+        size_t len = (size_t)PyUnicode_GET_LENGTH(strs[i]), nbytes = len * PyUnicode_KIND(strs[i]);
+        ch_str *s = (ch_str *)((char *)r + at);
+        atomic_init(&s->h.refcnt, 1); /* never used: the record owns it */
+        s->h.type = CH_STR;
+        s->h.flags = (uint8_t)str_flag(strs[i]);
+        s->h.aux = 0;
+        s->len = (uint32_t)len;
+        memcpy(s->data, PyUnicode_DATA(strs[i]), nbytes);
+        r->slot[positions[i]] = ((ch_val)at << 3) | CH_SLOT_INSIDE;
+        at += ch_inside_str_bytes(nbytes);
+    }
+    /* Freezing a rich value may run Python code that changes the dict: its
+     * keys are held, and checked against what was hashed. */
+    for (i = 0; i < n; i++)
+        Py_INCREF(held[i]);
+    unsigned depth = 0;
+    pos = 0;
+    for (i = 0; rc == 0 && PyDict_Next(o, &pos, &k, &v); i++) {
+        if (i == n || PyDict_GET_SIZE(o) != n || k != held[i]) {
+            rc = freezer_fail(f, PyExc_RuntimeError, "the dict changed size while being frozen");
+            break;
+        }
+        if (strs[i] != NULL)
+            continue; /* stored inside above */
+        ch_val *slot = &r->slot[positions[i]];
+        freezer_step(f, STEP_ITEM, k, 0);
+        Py_INCREF(v);
+        rc = freezer_freeze(f, v, false, slot);
+        Py_DECREF(v);
+        if (rc < 0)
+            *slot = CH_NONE;
+        else if (ch_depth(*slot) > depth)
+            depth = ch_depth(*slot);
+    }
+    for (i = 0; i < n; i++)
+        Py_DECREF(held[i]);
+    if (rc < 0) {
+        ch_decref(ch_from_ptr(r));
+        return -1;
+    }
+    r->h.aux = (uint16_t)(depth + 1);
+    *out = ch_from_ptr(r);
+    return 0;
+}
+
 static int freeze_dict(freezer *f, PyObject *o, ch_val *out)
 {
     if (freezer_enter(f, o) < 0)
         return -1;
+    int as_record = freeze_record(f, o, out);
+    if (as_record <= 0) {
+        if (as_record == 0)
+            f->depth--;
+        return as_record;
+    }
     if (f->depth > 1 && ++f->nested_dicts == 2 && (f->shared_keys = PyDict_New()) == NULL)
         return -1;
     Py_ssize_t size = PyDict_GET_SIZE(o), n = 0;
@@ -602,12 +775,11 @@ PyObject *cohive_thaw(cohive_state *st, ch_val v, PyObject *owner)
 {
     switch (ch_type_of(v)) {
     case CH_MAP: {
-        const ch_map *m = (const ch_map *)ch_ptr(v);
         PyObject *d = PyDict_New();
-        ch_hamt_iter it;
+        ch_map_iter it;
         ch_val key, val;
-        ch_hamt_iter_init(&it, m->root);
-        while (d != NULL && ch_hamt_iter_next(&it, &key, &val)) {
+        ch_map_iter_init(&it, (const ch_map *)ch_ptr(v));
+        while (d != NULL && ch_map_iter_next(&it, &key, &val)) {
             PyObject *k = cohive_read_in(st, key, owner); /* keys stay hashable */
             PyObject *x = k != NULL ? cohive_thaw(st, val, owner) : NULL;
             if (x == NULL || PyDict_SetItem(d, k, x) < 0)

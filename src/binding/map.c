@@ -16,13 +16,23 @@ typedef struct {
     uint16_t depth;
 } map_edit;
 
-static void edit_begin(map_edit *e, const ch_map *m)
+/* An edit of `m` (NULL: of an empty map); a record is edited as a HAMT of
+ * its entries.  -1 with MemoryError. */
+static int edit_begin(map_edit *e, const ch_map *m)
 {
-    e->root = m != NULL ? m->root : NULL;
-    ch_incref(ch_from_ptr(e->root));
-    e->count = m != NULL ? m->count : 0;
+    e->root = NULL;
+    e->count = m != NULL ? ch_map_count(m) : 0;
     e->depth = m != NULL ? m->h.aux : 1;
+    if (m != NULL && ch_map_hamt_root(m, &e->root) < 0) {
+        e->root = NULL;
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
 }
+
+/* The edit's tree as a map to look things up in (a HAMT, never a record). */
+static ch_map edit_tree(const map_edit *e) { return (ch_map){.count = e->count, .root = e->root}; }
 
 static void edit_discard(map_edit *e)
 {
@@ -102,14 +112,25 @@ static int edit_update_from(cohive_state *st, map_edit *e, PyObject *col)
         ch_val source = cohive_share_view(col);
         if (source == CH_NOVALUE)
             return -1;
-        ch_hamt_iter it;
+        const ch_map *from = (const ch_map *)ch_ptr(source);
+        ch_map_iter it;
         ch_val key, val;
         int rc = 0;
-        ch_hamt_iter_init(&it, ((ch_map *)ch_ptr(source))->root);
-        while (rc == 0 && ch_hamt_iter_next(&it, &key, &val)) {
-            ch_incref(key);
-            ch_incref(val);
-            rc = edit_set_native(e, key, ch_hash(key), val);
+        ch_map_iter_init(&it, from);
+        while (rc == 0 && ch_map_iter_next(&it, &key, &val)) {
+            uint64_t hash = ch_hash(key);
+            if ((key = ch_map_key_ref(from, key)) == CH_NOVALUE) {
+                PyErr_NoMemory();
+                rc = -1;
+                break;
+            }
+            if ((val = ch_map_value_ref(from, val)) == CH_NOVALUE) {
+                ch_decref(key);
+                PyErr_NoMemory();
+                rc = -1;
+                break;
+            }
+            rc = edit_set_native(e, key, hash, val);
         }
         ch_decref(source);
         return rc;
@@ -186,14 +207,14 @@ static int edit_update(cohive_state *st, map_edit *e, PyObject *args, PyObject *
 /* --- lookups ---------------------------------------------------------------------- */
 
 /* 1 and *out when found, 0 when absent, -1 on error. */
-static int lookup(cohive_state *st, const ch_node *root, PyObject *k, ch_val *out)
+static int lookup(cohive_state *st, const ch_map *m, PyObject *k, ch_val *out)
 {
     key_probe p;
     uint64_t hash;
     int rc = cohive_probe(st, k, &p, &hash);
     if (rc <= 0)
         return rc;
-    *out = ch_hamt_get(root, p.key, hash);
+    *out = ch_map_get(m, p.key, hash);
     cohive_probe_done(&p);
     return *out != CH_NOVALUE;
 }
@@ -208,10 +229,10 @@ static void set_key_error(PyObject *k)
 }
 
 /* `owner` as for cohive_read_in. */
-static PyObject *get_or_default(cohive_state *st, const ch_node *root, PyObject *owner, PyObject *k, PyObject *dflt)
+static PyObject *get_or_default(cohive_state *st, const ch_map *m, PyObject *owner, PyObject *k, PyObject *dflt)
 {
     ch_val v;
-    int rc = lookup(st, root, k, &v);
+    int rc = lookup(st, m, k, &v);
     if (rc < 0)
         return NULL;
     return rc ? cohive_read_in(st, v, owner) : Py_NewRef(dflt);
@@ -246,7 +267,7 @@ static PyObject *Map_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         }
     }
     map_edit e;
-    edit_begin(&e, NULL);
+    edit_begin(&e, NULL); /* an empty map: nothing to allocate */
     if (edit_update(st, &e, args, kwargs, "Map") < 0) {
         edit_discard(&e);
         return NULL;
@@ -254,13 +275,13 @@ static PyObject *Map_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     return wrap_edit(st, &e);
 }
 
-static Py_ssize_t Map_len(PyObject *self) { return (Py_ssize_t)MAP(self)->count; }
+static Py_ssize_t Map_len(PyObject *self) { return (Py_ssize_t)ch_map_count(MAP(self)); }
 
 static PyObject *Map_subscript(PyObject *self, PyObject *k)
 {
     cohive_state *st = state_of(self);
     ch_val v;
-    int rc = lookup(st, MAP(self)->root, k, &v);
+    int rc = lookup(st, MAP(self), k, &v);
     if (rc > 0)
         return cohive_read_in(st, v, cohive_anchor(self));
     if (rc == 0)
@@ -271,14 +292,14 @@ static PyObject *Map_subscript(PyObject *self, PyObject *k)
 static int Map_contains(PyObject *self, PyObject *k)
 {
     ch_val v;
-    return lookup(state_of(self), MAP(self)->root, k, &v);
+    return lookup(state_of(self), MAP(self), k, &v);
 }
 
 static PyObject *Map_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (!cohive_check_nargs("get", nargs, 1, 2))
         return NULL;
-    return get_or_default(state_of(self), MAP(self)->root, cohive_anchor(self), args[0], nargs > 1 ? args[1] : Py_None);
+    return get_or_default(state_of(self), MAP(self), cohive_anchor(self), args[0], nargs > 1 ? args[1] : Py_None);
 }
 
 static PyObject *Map_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -287,7 +308,8 @@ static PyObject *Map_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         return NULL;
     cohive_state *st = state_of(self);
     map_edit e;
-    edit_begin(&e, MAP(self));
+    if (edit_begin(&e, MAP(self)) < 0)
+        return NULL;
     if (edit_set(st, &e, args[0], args[1]) < 0) {
         edit_discard(&e);
         return NULL;
@@ -299,7 +321,8 @@ static PyObject *Map_delete(PyObject *self, PyObject *k)
 {
     cohive_state *st = state_of(self);
     map_edit e;
-    edit_begin(&e, MAP(self));
+    if (edit_begin(&e, MAP(self)) < 0)
+        return NULL;
     int rc = edit_delete(st, &e, k);
     if (rc <= 0) {
         if (rc == 0)
@@ -314,7 +337,8 @@ static PyObject *Map_update(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     cohive_state *st = state_of(self);
     map_edit e;
-    edit_begin(&e, MAP(self));
+    if (edit_begin(&e, MAP(self)) < 0)
+        return NULL;
     if (edit_update(st, &e, args, kwargs, "update") < 0) {
         edit_discard(&e);
         return NULL;
@@ -331,7 +355,8 @@ static PyObject *Map_or(PyObject *a, PyObject *b)
     if (Py_TYPE(other) != st->Map_Type && !PyDict_Check(other))
         Py_RETURN_NOTIMPLEMENTED;
     map_edit e;
-    edit_begin(&e, left_is_map ? MAP(a) : NULL);
+    if (edit_begin(&e, left_is_map ? MAP(a) : NULL) < 0)
+        return NULL;
     if ((!left_is_map && edit_update_from(st, &e, a) < 0) || edit_update_from(st, &e, b) < 0) {
         edit_discard(&e);
         return NULL;
@@ -341,7 +366,7 @@ static PyObject *Map_or(PyObject *a, PyObject *b)
 
 static PyObject *mapping_eq_dict(cohive_state *st, const ch_map *m, PyObject *owner, PyObject *d)
 {
-    if ((uint64_t)PyDict_GET_SIZE(d) != m->count)
+    if ((uint64_t)PyDict_GET_SIZE(d) != ch_map_count(m))
         Py_RETURN_FALSE;
     Py_ssize_t pos = 0;
     PyObject *k, *v;
@@ -349,7 +374,7 @@ static PyObject *mapping_eq_dict(cohive_state *st, const ch_map *m, PyObject *ow
         ch_val mine;
         Py_INCREF(k);
         Py_INCREF(v);
-        int rc = lookup(st, m->root, k, &mine);
+        int rc = lookup(st, m, k, &mine);
         PyObject *x = rc > 0 ? cohive_read_in(st, mine, owner) : NULL;
         if (x != NULL)
             rc = PyObject_RichCompareBool(x, v, Py_EQ);
@@ -397,11 +422,11 @@ static PyObject *Map_repr(PyObject *self)
     PyObject *parts = PyList_New(0);
     if (parts == NULL)
         return NULL;
-    ch_hamt_iter it;
+    ch_map_iter it;
     ch_val key, val;
     PyObject *owner = cohive_anchor(self);
-    ch_hamt_iter_init(&it, MAP(self)->root);
-    while (ch_hamt_iter_next(&it, &key, &val)) {
+    ch_map_iter_init(&it, MAP(self));
+    while (ch_map_iter_next(&it, &key, &val)) {
         PyObject *k = cohive_read_in(st, key, owner);
         PyObject *v = k != NULL ? cohive_read_in(st, val, owner) : NULL;
         PyObject *part = v != NULL ? PyUnicode_FromFormat("%R: %R", k, v) : NULL;
@@ -431,7 +456,7 @@ typedef struct {
     PyObject_HEAD
     ch_map *map;
     PyObject *owner; /* the Map's anchor: keeps the tree alive while iterating */
-    ch_hamt_iter it;
+    ch_map_iter it;
     enum iter_kind kind;
 } MapIterObject;
 
@@ -446,7 +471,7 @@ static PyObject *new_iter(PyObject *self, enum iter_kind kind)
         return NULL;
     it->map = MAP(self);
     it->owner = Py_NewRef(cohive_anchor(self));
-    ch_hamt_iter_init(&it->it, it->map->root);
+    ch_map_iter_init(&it->it, it->map);
     it->kind = kind;
     return (PyObject *)it;
 }
@@ -456,7 +481,7 @@ static PyObject *MapIter_next(PyObject *self)
     MapIterObject *it = (MapIterObject *)self;
     cohive_state *st = state_of(self);
     ch_val key, val;
-    if (!ch_hamt_iter_next(&it->it, &key, &val))
+    if (!ch_map_iter_next(&it->it, &key, &val))
         return NULL;
     switch (it->kind) {
     case ITER_KEYS:
@@ -593,8 +618,11 @@ static PyObject *Map_mutate(PyObject *self, PyObject *unused)
     MutationObject *m = PyObject_New(MutationObject, state_of(self)->MapMutation_Type);
     if (m == NULL)
         return NULL;
-    edit_begin(&m->edit, MAP(self));
     m->finished = false;
+    if (edit_begin(&m->edit, MAP(self)) < 0) {
+        Py_DECREF(m); /* its dealloc discards the empty edit */
+        return NULL;
+    }
     return (PyObject *)m;
 }
 
@@ -654,7 +682,8 @@ static PyObject *Mutation_pop(PyObject *self, PyObject *const *args, Py_ssize_t 
     if (check_open(self) == 0) {
         cohive_state *st = state_of(self);
         ch_val v;
-        int rc = lookup(st, EDIT(self)->root, args[0], &v);
+        ch_map tree = edit_tree(EDIT(self));
+        int rc = lookup(st, &tree, args[0], &v);
         if (rc > 0) {
             result = cohive_read(st, v);
             if (result != NULL && edit_delete(st, EDIT(self), args[0]) < 0)
@@ -709,7 +738,8 @@ static PyObject *Mutation_subscript(PyObject *self, PyObject *k)
 {
     cohive_state *st = state_of(self);
     ch_val v;
-    int rc = lookup(st, EDIT(self)->root, k, &v);
+    ch_map tree = edit_tree(EDIT(self));
+    int rc = lookup(st, &tree, k, &v);
     if (rc > 0)
         return cohive_read(st, v);
     if (rc == 0)
@@ -721,13 +751,15 @@ static PyObject *Mutation_get(PyObject *self, PyObject *const *args, Py_ssize_t 
 {
     if (!cohive_check_nargs("get", nargs, 1, 2))
         return NULL;
-    return get_or_default(state_of(self), EDIT(self)->root, NULL, args[0], nargs > 1 ? args[1] : Py_None);
+    ch_map tree = edit_tree(EDIT(self));
+    return get_or_default(state_of(self), &tree, NULL, args[0], nargs > 1 ? args[1] : Py_None);
 }
 
 static int Mutation_contains(PyObject *self, PyObject *k)
 {
     ch_val v;
-    return lookup(state_of(self), EDIT(self)->root, k, &v);
+    ch_map tree = edit_tree(EDIT(self));
+    return lookup(state_of(self), &tree, k, &v);
 }
 
 static Py_ssize_t Mutation_len(PyObject *self) { return (Py_ssize_t)EDIT(self)->count; }

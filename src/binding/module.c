@@ -65,6 +65,14 @@ static PyObject *set_hash_mask(PyObject *module, PyObject *mask)
     return PyLong_FromUnsignedLongLong(old);
 }
 
+static PyObject *map_form(PyObject *module, PyObject *map)
+{
+    cohive_state *st = PyModule_GetState(module);
+    if (Py_TYPE(map) != st->Map_Type)
+        return PyErr_Format(PyExc_TypeError, "_map_form() needs a cohive.Map, not %.100s", Py_TYPE(map)->tp_name);
+    return PyUnicode_FromString(ch_map_is_record(((MapObject *)map)->map) ? "record" : "hamt");
+}
+
 static PyObject *arena_build(PyObject *module, PyObject *size)
 {
     size_t n = PyLong_AsSize_t(size);
@@ -170,6 +178,7 @@ static PyMethodDef module_functions[] = {
      "native_bytes()\n--\n\nBytes of native memory cohive holds now, in the whole process."},
     {"_hash", hash_py, METH_O, "The stable native hash of a key (for tests)."},
     {"_set_hash_mask", set_hash_mask, METH_O, "Test hook: and every key hash with mask; returns the old mask."},
+    {"_map_form", map_form, METH_O, "Test hook: how a Map is stored, 'record' or 'hamt'."},
     {"_arena_build", arena_build, METH_O,
      "Test hook: native memory comes from a fresh arena of this many bytes until _arena_seal."},
     {"_arena_seal", arena_seal, METH_O,
@@ -205,6 +214,8 @@ static int module_exec(PyObject *module)
 static int module_traverse(PyObject *module, visitproc visit, void *arg)
 {
     cohive_state *st = PyModule_GetState(module);
+    for (int i = 0; i < COHIVE_SHAPE_MEMOS; i++)
+        Py_VISIT(st->shape_memos[i].keys);
     Py_VISIT(st->Map_Type);
     Py_VISIT(st->MapMutation_Type);
     Py_VISIT(st->MapIter_Type);
@@ -235,6 +246,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
 static int module_clear(PyObject *module)
 {
     cohive_state *st = PyModule_GetState(module);
+    for (int i = 0; i < COHIVE_SHAPE_MEMOS; i++)
+        Py_CLEAR(st->shape_memos[i].keys);
     Py_CLEAR(st->Map_Type);
     Py_CLEAR(st->MapMutation_Type);
     Py_CLEAR(st->MapIter_Type);

@@ -11,10 +11,14 @@
 #include "copy.h"
 #include "named.h"
 
+/* Named objects are shared, never copied: their identity is their meaning.
+ * So are shapes: a copied record must use the interned one. */
+static bool shared_whole(int type) { return ch_type_is_named(type) || type == CH_SHAPE; }
+
 /* Whether `v` fits in *budget bytes, which it then uses up. */
 static bool fits(ch_val v, size_t *budget)
 {
-    if (!ch_is_ptr(v) || ch_type_is_named(ch_type_of(v)))
+    if (!ch_is_ptr(v) || shared_whole(ch_type_of(v)))
         return true;
     ch_head *o = ch_ptr(v);
     size_t size = ch_object_size(o);
@@ -34,7 +38,7 @@ static ch_val copy(ch_val v)
     if (!ch_is_ptr(v))
         return v;
     ch_head *o = ch_ptr(v);
-    if (ch_type_is_named(o->type)) {
+    if (shared_whole(o->type)) {
         ch_incref(v);
         return v;
     }

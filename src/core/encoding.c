@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "encoding.h"
-#include "hamt.h"
+#include "map.h"
 #include "value.h"
 
 enum {
@@ -104,12 +104,12 @@ static void encode(writer *w, ch_val v)
     }
     case CH_MAP: {
         const ch_map *m = (const ch_map *)o;
-        ch_hamt_iter it;
+        ch_map_iter it;
         ch_val key, val;
         put_u8(w, T_MAP);
-        put_u64(w, m->count);
-        ch_hamt_iter_init(&it, m->root);
-        while (ch_hamt_iter_next(&it, &key, &val)) {
+        put_u64(w, ch_map_count(m));
+        ch_map_iter_init(&it, m);
+        while (ch_map_iter_next(&it, &key, &val)) {
             encode(w, key);
             encode(w, val);
         }

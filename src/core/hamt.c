@@ -671,15 +671,3 @@ ch_map *ch_map_new(ch_node *root, uint64_t count, uint16_t depth)
     m->h.aux = depth;
     return m;
 }
-
-ch_map *ch_map_build(ch_entry *entries, size_t n, uint16_t depth)
-{
-    ch_node *root;
-    uint64_t count;
-    if (ch_hamt_build(entries, n, &root, &count) < 0)
-        return NULL;
-    ch_map *m = ch_map_new(root, count, depth);
-    if (m == NULL)
-        ch_decref(ch_from_ptr(root));
-    return m;
-}

@@ -75,8 +75,4 @@ bool ch_hamt_iter_next(ch_hamt_iter *it, ch_val *key, ch_val *val);
 /* A new map object holding `root` (the reference is stolen), or NULL. */
 ch_map *ch_map_new(ch_node *root, uint64_t count, uint16_t depth);
 
-/* A map of `n` entries nesting `depth` deep, built with ch_hamt_build (which
- * takes the entries, also on failure); NULL when out of memory, nothing kept. */
-ch_map *ch_map_build(ch_entry *entries, size_t n, uint16_t depth);
-
 #endif

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "float_text.h"
-#include "hamt.h"
+#include "map.h"
 #include "int_text.h"
 #include "json.h"
 #include "value.h"

@@ -33,7 +33,7 @@
 #include <string.h>
 
 #include "float_text.h"
-#include "hamt.h"
+#include "map.h"
 #include "int_text.h"
 #include "json.h"
 #include "value.h"
@@ -419,13 +419,13 @@ static int write_entry(ch_json_writer *w, int d, bool first, ch_val key, ch_val 
 
 static int write_sorted_entries(ch_json_writer *w, int d, const ch_map *m)
 {
-    ch_val *pairs = malloc((size_t)m->count * 2 * sizeof(ch_val));
+    ch_val *pairs = malloc((size_t)ch_map_count(m) * 2 * sizeof(ch_val));
     if (pairs == NULL)
         return fail(w, CH_JSON_NO_MEMORY, CH_NOVALUE);
-    ch_hamt_iter it;
+    ch_map_iter it;
     size_t n = 0;
-    ch_hamt_iter_init(&it, m->root);
-    while (ch_hamt_iter_next(&it, &pairs[2 * n], &pairs[2 * n + 1]))
+    ch_map_iter_init(&it, m);
+    while (ch_map_iter_next(&it, &pairs[2 * n], &pairs[2 * n + 1]))
         n++;
     for (size_t i = 1; i < n; i++) {
         enum key_class c = class_of(pairs[0]);
@@ -483,15 +483,15 @@ static int write_object(ch_json_writer *w, const ch_map *m)
     if (put(w, '{') < 0)
         return -1;
     int d = w->depth++;
-    if (w->sort_keys && m->count > 1) {
+    if (w->sort_keys && ch_map_count(m) > 1) {
         if (write_sorted_entries(w, d, m) < 0)
             return -1;
     } else {
-        ch_hamt_iter it;
+        ch_map_iter it;
         ch_val key, val;
         bool first = true;
-        ch_hamt_iter_init(&it, m->root);
-        while (ch_hamt_iter_next(&it, &key, &val)) {
+        ch_map_iter_init(&it, m);
+        while (ch_map_iter_next(&it, &key, &val)) {
             if (write_entry(w, d, first, key, val) < 0)
                 return -1;
             first = false;

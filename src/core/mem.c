@@ -38,6 +38,14 @@ void *ch_alloc(size_t size)
     return p;
 }
 
+void *ch_alloc_outside_arena(size_t size)
+{
+    void *p = malloc(size);
+    if (p != NULL)
+        count((int64_t)size);
+    return p;
+}
+
 void ch_free(void *p, size_t size)
 {
     if (p == NULL)
@@ -64,6 +72,8 @@ void *ch_realloc(void *p, size_t old_size, size_t new_size)
         count((int64_t)new_size - (int64_t)old_size);
     return q;
 }
+
+void ch_count_bytes(int64_t bytes) { count(bytes); }
 
 int64_t ch_native_bytes(void)
 {

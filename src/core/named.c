@@ -46,15 +46,6 @@ void ch_named_init(ch_named *obj)
     obj->pid = ch_process_id();
 }
 
-static bool try_incref(ch_head *o)
-{
-    uint32_t n = atomic_load_explicit(&o->refcnt, memory_order_relaxed);
-    while (n != 0)
-        if (atomic_compare_exchange_weak_explicit(&o->refcnt, &n, n + 1, memory_order_acquire, memory_order_relaxed))
-            return true;
-    return false;
-}
-
 ch_open_result ch_named_open(ch_val name, ch_type type, ch_named *(*make)(void *), void *arg, ch_named **found)
 {
     ch_named **bucket = &registry[ch_hash(name) % BUCKETS];
@@ -67,7 +58,7 @@ ch_open_result ch_named_open(ch_val name, ch_type type, ch_named *(*make)(void *
             *found = o;
             return CH_FOREIGN;
         }
-        if (try_incref(&o->h)) {
+        if (ch_incref_if_alive(&o->h)) {
             pthread_mutex_unlock(&registry_lock);
             *found = o;
             return o->h.type == type ? CH_OPENED : CH_WRONG_TYPE;

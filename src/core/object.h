@@ -71,6 +71,7 @@ typedef enum {
     CH_DECIMAL,   /* decimal.Decimal */
     CH_UUID,      /* uuid.UUID */
     CH_INSTANCE,  /* an object of a class named by module and qualname */
+    CH_SHAPE,     /* the interned key set of records (shape.h) */
 } ch_type;
 
 typedef struct {
@@ -84,6 +85,8 @@ typedef struct {
 enum { CH_STR_ASCII = 0, CH_STR_LATIN1 = 1, CH_STR_UCS2 = 2, CH_STR_UCS4 = 4 };
 /* set flags: remembers whether the value was a set (thaw gives a set back). */
 enum { CH_SET_FROM_SET = 1 };
+/* map flags: a record, the compact form of a small dict with str keys (map.h). */
+enum { CH_MAP_RECORD = 1 };
 /* bytes flags: frozen from a buffer (bytearray, memoryview, array...): read
  * back as a zero-copy cohive.FrozenBytes rather than a bytes copy. */
 enum { CH_BYTES_FROM_BUFFER = 1 };
@@ -156,6 +159,13 @@ void *ch_alloc(size_t size);            /* NULL on failure */
 void ch_free(void *p, size_t size);     /* size must be what was allocated */
 void *ch_realloc(void *p, size_t old_size, size_t new_size);
 int64_t ch_native_bytes(void);          /* bytes currently allocated */
+/* Moves `bytes` of an allocation in (+) or out (-) of the count: for memory
+ * a cache keeps for reuse, which holds no value (shape.c). */
+void ch_count_bytes(int64_t bytes);
+
+/* ch_alloc that never uses the test arena (arena.h): for process-wide
+ * objects such as shapes, which any later build may take references on. */
+void *ch_alloc_outside_arena(size_t size);
 
 /* Allocate a heap object with refcount 1. */
 void *ch_new_object(size_t size, ch_type type);
@@ -172,6 +182,17 @@ static inline void ch_incref(ch_val v)
 {
     if (ch_is_ptr(v))
         atomic_fetch_add_explicit(&ch_ptr(v)->refcnt, 1, memory_order_relaxed);
+}
+
+/* Takes a reference unless the count already reached zero (the object is
+ * being freed): for registries that list objects without owning them. */
+static inline bool ch_incref_if_alive(ch_head *o)
+{
+    uint32_t n = atomic_load_explicit(&o->refcnt, memory_order_relaxed);
+    while (n != 0)
+        if (atomic_compare_exchange_weak_explicit(&o->refcnt, &n, n + 1, memory_order_acquire, memory_order_relaxed))
+            return true;
+    return false;
 }
 
 /* Frees `o` and everything only it kept alive, without recursion. */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hamt.h"
+#include "map.h"
 #include "primitives.h"
 #include "queue.h"
 #include "ref.h"
@@ -32,7 +32,7 @@ size_t ch_object_size(const ch_head *o)
     case CH_SET:
         return sizeof(ch_seq) + (size_t)((const ch_seq *)o)->len * sizeof(ch_val);
     case CH_MAP:
-        return sizeof(ch_map);
+        return o->flags & CH_MAP_RECORD ? ch_record_size((const ch_record *)o) : sizeof(ch_map);
     case CH_NODE:
         return ch_node_size((const ch_node *)o);
     case CH_COLLISION:
@@ -55,6 +55,8 @@ size_t ch_object_size(const ch_head *o)
         return sizeof(ch_uuid);
     case CH_INSTANCE:
         return sizeof(ch_instance);
+    case CH_SHAPE:
+        return ch_shape_size((const ch_shape *)o);
     default:
         return 0;
     }
@@ -69,6 +71,10 @@ ch_val *ch_owned_words(ch_head *o, size_t *n)
         *n = ((ch_seq *)o)->len;
         return ((ch_seq *)o)->items;
     case CH_MAP:
+        if (o->flags & CH_MAP_RECORD) { /* the shape, then the values */
+            *n = 1 + (size_t)ch_record_shape((ch_record *)o)->len;
+            return &((ch_record *)o)->shape;
+        }
         *n = 1;
         return (ch_val *)&((ch_map *)o)->root;
     case CH_NODE: {
@@ -111,7 +117,11 @@ void ch_release(ch_head *o)
             continue; /* a forked child's copy: its lock may be held by a thread that is not here */
         if (ch_type_is_named(x->type))
             ch_named_forget((ch_named *)x);
-        size_t n;
+        else if (x->type == CH_SHAPE) {
+            ch_shape_release((ch_shape *)x); /* it owns no references */
+            continue;
+        }
+        size_t n, size = ch_object_size(x); /* a record's size is read from its shape */
         ch_val *words = ch_owned_words(x, &n);
         for (size_t i = 0; i < n; i++) {
             if (!ch_is_ptr(words[i]))
@@ -138,7 +148,7 @@ void ch_release(ch_head *o)
             ch_queue_destroy((ch_queue *)x);
         else if (ch_type_is_named(x->type))
             ch_sync_destroy((ch_sync *)x);
-        ch_free(x, ch_object_size(x));
+        ch_free(x, size);
     }
     if (work != local)
         free(work);

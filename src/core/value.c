@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hamt.h"
+#include "map.h"
 #include "named.h"
 #include "value.h"
 
@@ -309,12 +309,12 @@ static uint64_t hash_entries_commutative(ch_val v)
         return ch_mix64(sum ^ CH_SEED_SET ^ s->len);
     }
     const ch_map *m = (const ch_map *)ch_ptr(v);
-    ch_hamt_iter it;
+    ch_map_iter it;
     ch_val key, val;
-    ch_hamt_iter_init(&it, m->root);
-    while (ch_hamt_iter_next(&it, &key, &val))
+    ch_map_iter_init(&it, m);
+    while (ch_map_iter_next(&it, &key, &val))
         sum += ch_mix64(hash_raw(key) ^ ch_mix64(hash_raw(val) + CH_SEED_MAP));
-    return ch_mix64(sum ^ CH_SEED_MAP ^ m->count);
+    return ch_mix64(sum ^ CH_SEED_MAP ^ ch_map_count(m));
 }
 
 /* Values that are equal to something simpler, as in Python: a Decimal to
@@ -611,15 +611,22 @@ static bool set_contains(const ch_seq *set, ch_val item)
 
 static bool map_eq(const ch_map *a, const ch_map *b)
 {
-    if (a->count != b->count)
+    if (ch_map_count(a) != ch_map_count(b))
         return false;
-    if (a->root == b->root)
+    if (ch_map_is_record(a) && ch_map_is_record(b) && ch_as_record(a)->shape == ch_as_record(b)->shape) {
+        const ch_record *r = ch_as_record(a), *s = ch_as_record(b); /* one shape: slot by slot */
+        for (uint64_t i = 0; i < ch_map_count(a); i++)
+            if (!ch_eq(ch_record_value(r, r->slot[i]), ch_record_value(s, s->slot[i])))
+                return false;
         return true;
-    ch_hamt_iter it;
+    }
+    if (!ch_map_is_record(a) && !ch_map_is_record(b) && a->root == b->root)
+        return true;
+    ch_map_iter it;
     ch_val key, val;
-    ch_hamt_iter_init(&it, a->root);
-    while (ch_hamt_iter_next(&it, &key, &val)) {
-        ch_val other = ch_hamt_get(b->root, key, ch_hash(key));
+    ch_map_iter_init(&it, a);
+    while (ch_map_iter_next(&it, &key, &val)) {
+        ch_val other = ch_map_get(b, key, ch_hash(key));
         if (other == CH_NOVALUE || !ch_eq(val, other))
             return false;
     }
