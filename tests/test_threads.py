@@ -1,5 +1,6 @@
 """Many threads reading one Map and deriving versions from it at the same time."""
 
+import itertools
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ def worker(shared: cohive.Map, seed: int, rounds: int) -> int:
         with mine.mutate() as mm:
             mm[("seed", seed)] = i
             mine = mm.finish()
-        for key, value in list(shared.items())[:5]:
+        for key, value in itertools.islice(shared.items(), 5):
             assert shared[key] == value
         checked += 1
     return checked
@@ -37,11 +38,11 @@ def test_threads_share_and_derive_without_corruption() -> None:
 
     def run(seed: int) -> int:
         start.wait()  # all threads inside the loop together
-        return worker(shared, seed, 400)
+        return worker(shared, seed, 4000)
 
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(run, seed) for seed in range(8)]
-        assert [f.result(timeout=120) for f in futures] == [400] * 8
+        assert [f.result(timeout=120) for f in futures] == [4000] * 8
     # The shared Map was never changed by anyone's derived versions.
     assert len(shared) == N_KEYS
     assert all(shared[f"k{i}"] == {"i": i, "s": str(i)} for i in range(0, N_KEYS, 97))
