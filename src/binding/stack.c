@@ -33,8 +33,12 @@ static PyObject *announce(PyObject *module, PyObject *unused)
     if (k == NULL)
         return PyErr_NoMemory();
     *k = (known){.id = id, .interp = interp};
+    known *found;
+    /* Without our GIL, as in forget: an inspection holds the lock while it
+     * waits for an interpreter's GIL, which could be ours. */
+    Py_BEGIN_ALLOW_THREADS
     pthread_mutex_lock(&registry_lock);
-    known *found = registry;
+    found = registry;
     while (found != NULL && found->id != id)
         found = found->next;
     if (found == NULL) {
@@ -42,6 +46,7 @@ static PyObject *announce(PyObject *module, PyObject *unused)
         registry = k;
     }
     pthread_mutex_unlock(&registry_lock);
+    Py_END_ALLOW_THREADS
     if (found != NULL)
         PyMem_RawFree(k);
     return PyLong_FromLongLong(id);
@@ -158,8 +163,10 @@ static PyObject *interpreter_stack(PyObject *module, PyObject *arg)
             continue;
         found = true;
         PyThreadState *visitor = PyThreadState_New(k->interp);
-        if (visitor == NULL)
+        if (visitor == NULL) {
+            b.failed = true;
             break;
+        }
         PyEval_RestoreThread(visitor); /* waits for that interpreter's GIL */
         format_threads(k->interp, visitor, &b);
         PyThreadState_Clear(visitor);

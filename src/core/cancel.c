@@ -84,11 +84,12 @@ void ch_cancel_free(uint64_t id)
         scope *s = *link;
         if (s->id == id) {
             *link = s->next;
-            /* Whoever still sleeps in it must notice that it is gone. */
-            for (ch_cancel_sleeper *p = s->sleepers; p != NULL; p = p->next) {
+            /* Whoever still sleeps in it must notice that it is gone: woken,
+             * it finds no scope of its id (ids are never reused) and unlinks
+             * nothing.  Its record is not written here: once woken it may
+             * leave without the lock, and the record lives on its stack. */
+            for (ch_cancel_sleeper *p = s->sleepers; p != NULL; p = p->next)
                 ch_waiter_interrupt(p->waiter);
-                p->scope = 0;
-            }
             ch_free(s, sizeof *s);
             break;
         }

@@ -53,7 +53,8 @@ static ch_val copy(ch_val v)
         ch_val child = copy(words[i]);
         if (child == CH_NOVALUE && words[i] != CH_NOVALUE) {
             for (size_t j = i; j < n; j++)
-                words[j] = CH_NOVALUE; /* not ours: the release must not drop them */
+                if (ch_is_ptr(words[j])) /* not ours: the release must not drop them */
+                    words[j] = CH_NOVALUE; /* (a record's inside-str slots stay: its size is read from them) */
             ch_release(c);
             return CH_NOVALUE;
         }

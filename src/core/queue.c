@@ -122,8 +122,9 @@ ch_queue_result ch_queue_spin_get(ch_queue *q, ch_val *item, double seconds)
     }
     ch_mutex_lock(&q->lock);
     q->spinners--;
-    if (q->spinners == 0 && q->count > 0) /* items put while we spun, not taken: wake a sleeper */
-        ch_waitlist_wake_one(&q->getters);
+    if (q->spinners == 0) /* items put while we spun, not taken: a sleeper for each, as the puts would have */
+        for (size_t i = 0; i < q->count; i++)
+            ch_waitlist_wake_one(&q->getters);
     ch_mutex_unlock(&q->lock);
     return rc;
 }
