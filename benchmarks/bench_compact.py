@@ -14,7 +14,6 @@ cross-interpreter queue carrying pickle.dumps of the same dict.
 """
 
 import gc
-import os
 import pickle
 import random
 import sys
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import bench_queue  # noqa: E402
 import cohive  # noqa: E402
 from cohive._interpreters import Subinterpreter  # noqa: E402
-from harness import fmt_rate, fmt_time, median_time, table  # noqa: E402
+from harness import fmt_rate, fmt_time, median_time, rss_bytes, table  # noqa: E402
 
 try:
     import lmdb
@@ -42,21 +41,13 @@ def records(n: int) -> dict[str, dict[str, Any]]:
                           "active": i % 3 == 0, "tags": [f"t{i % 7}", f"g{i % 11}"]} for i in range(n)}
 
 
-def rss() -> int | None:
-    """Resident memory of this process (Linux), or None."""
-    try:
-        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError):
-        return None
-
-
 def cohive_bytes(d: dict[str, Any]) -> tuple[int, int | None]:
     """Native bytes the Map holds, and how much the process's resident memory grew building it
     (malloc's own overhead included, which the native count leaves out)."""
     gc.collect()
-    before, rss_before = cohive.native_bytes(), rss()
+    before, rss_before = cohive.native_bytes(), rss_bytes()
     m = cohive.Map(d)
-    used, rss_after = cohive.native_bytes() - before, rss()
+    used, rss_after = cohive.native_bytes() - before, rss_bytes()
     del m
     return used, (rss_after - rss_before if rss_before is not None and rss_after is not None else None)
 

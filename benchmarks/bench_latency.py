@@ -39,21 +39,12 @@ def executors() -> dict[str, Any]:
     return found
 
 
-def idle_round_trips(ex: Any, rounds: int) -> list[float]:
+def round_trips(ex: Any, rounds: int, pause: float) -> list[float]:
     ex.submit(tasks.nothing, 0).result()  # worker started, function imported
     times = []
     for i in range(rounds):
-        time.sleep(IDLE_PAUSE)
-        start = time.perf_counter()
-        ex.submit(tasks.nothing, i).result()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def back_to_back_round_trips(ex: Any, rounds: int) -> list[float]:
-    ex.submit(tasks.nothing, 0).result()
-    times = []
-    for i in range(rounds):
+        if pause:
+            time.sleep(pause)
         start = time.perf_counter()
         ex.submit(tasks.nothing, i).result()
         times.append(time.perf_counter() - start)
@@ -101,8 +92,8 @@ def measure(quick: bool = False) -> dict[str, dict[str, float]]:
     for _ in range(3 if quick else 5):
         for name, make in makers.items():
             with make() as ex:
-                per_round[name]["sync"].append(statistics.median(idle_round_trips(ex, rounds)))
-                per_round[name]["back_to_back"].append(statistics.median(back_to_back_round_trips(ex, rounds)))
+                per_round[name]["sync"].append(statistics.median(round_trips(ex, rounds, IDLE_PAUSE)))
+                per_round[name]["back_to_back"].append(statistics.median(round_trips(ex, rounds, 0)))
                 per_round[name]["async"].append(statistics.median(round_trips_async(ex, rounds, IDLE_PAUSE)))
                 per_round[name]["async_back_to_back"].append(statistics.median(round_trips_async(ex, rounds, 0)))
                 per_round[name]["map"].append(map_per_task(ex, n_map))

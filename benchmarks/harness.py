@@ -1,10 +1,20 @@
 """Shared benchmark helpers: medians of repeated runs, printed as tables with ratios."""
 
 import gc
+import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+
+
+def rss_bytes() -> int | None:
+    """Resident memory of this process (Linux's /proc/self/statm), or None elsewhere."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return None
 
 
 def median_time(fn: Callable[[], Any], repeat: int) -> float:

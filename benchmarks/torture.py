@@ -40,11 +40,11 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 
 import cohive  # noqa: E402
 import torture_workers as tw  # noqa: E402
+from harness import rss_bytes  # noqa: E402
 
 
 def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return (rss_bytes() or 0) / 2**20  # torture runs on Linux, where it is never None
 
 
 def _env() -> dict[str, str]:

@@ -35,7 +35,7 @@ from typing import Any, Literal, TypeVar
 import cohive
 from cohive import _cohive, _ctrl_c, _pool, _worker
 from cohive._interpreters import IN_MAIN_INTERPRETER, stuck_report
-from cohive._shipping import FunctionRef, function_ref
+from cohive._shipping import function_ref
 
 _T = TypeVar("_T")
 
@@ -231,7 +231,6 @@ class Executor(_BaseExecutor):
         self._outbox: cohive.Queue[Any] = cohive.Queue(name=f"{prefix}-out")
         self._cancelled: cohive.Ref[Any] = cohive.Ref(f"{prefix}-cancelled", default=cohive.Map())
         self._futures: dict[int, _TaskFuture] = {}
-        self._function_refs: dict[Callable[..., Any], FunctionRef] = {}
         # A task names its function by a small int, which the workers look up in
         # this Ref's Map once per function: a (module, name, path) reference costs
         # every task three strings frozen, read and hashed again.
@@ -298,7 +297,7 @@ class Executor(_BaseExecutor):
             return self._function_ids[fn]
         except (KeyError, TypeError):  # TypeError: unhashable, numbered afresh each time
             pass
-        ref = self._function_ref(fn)
+        ref = function_ref(fn)
         with self._lock:
             fn_id = len(self._functions.get())
             self._functions.update(lambda table, i, r: table.set(i, r), fn_id, ref)
@@ -307,16 +306,6 @@ class Executor(_BaseExecutor):
         except TypeError:
             pass
         return fn_id, ref[1]
-
-    def _function_ref(self, fn: Callable[..., Any]) -> FunctionRef:
-        # Looked up once per function: it costs microseconds a task otherwise.
-        try:
-            return self._function_refs[fn]
-        except KeyError:
-            ref = self._function_refs[fn] = function_ref(fn)
-            return ref
-        except TypeError:  # unhashable: function_ref explains what can be sent
-            return function_ref(fn)
 
     def map(
         self,
@@ -336,7 +325,7 @@ class Executor(_BaseExecutor):
             limit["buffersize"] = buffersize
         if chunksize == 1:
             return super().map(fn, *iterables, timeout=timeout, **limit)
-        ref = self._function_ref(fn)
+        ref = function_ref(fn)
         pairs = zip(*iterables)
         chunks = iter(lambda: list(itertools.islice(pairs, chunksize)), [])
         results = super().map(_worker.run_chunk, itertools.repeat(ref), chunks, timeout=timeout, **limit)
@@ -436,7 +425,7 @@ class Executor(_BaseExecutor):
         if not self._collecting.acquire(blocking=False):
             return  # another caller is collecting: wait for the reader as usual
         try:
-            deadline = time.perf_counter() + min(_COLLECT_SECONDS, _COLLECT_SECONDS if timeout is None else timeout)
+            deadline = time.perf_counter() + (_COLLECT_SECONDS if timeout is None else min(_COLLECT_SECONDS, timeout))
             while future._state not in _DONE:
                 left = deadline - time.perf_counter()
                 if left <= 0:

@@ -146,24 +146,22 @@ class Hive:
                          for worker_id in range(self._count)])
         except BaseException:
             # Workers that never started count as exited (the pool starts all or none).
-            for _ in range(self._count):
-                self._control.put((-1, "exited", None))
+            for worker_id in range(self._count):
+                self._control.put((worker_id, "exited", None))
             raise
 
     def _watch_workers(self) -> None:
-        started = 0
         try:
             while len(self._exited) < self._count:
                 worker_id, kind, payload = self._control.get()
                 if kind == "started":
                     self._interpreter_ids[worker_id] = payload
-                    started += 1
-                    if started == self._count:
+                    if len(self._interpreter_ids) == self._count:
                         self._started.set()
                 elif kind == "failed":
                     self._fail(worker_error(worker_id, payload))
                 else:  # exited
-                    self._exited.add(worker_id if worker_id >= 0 else -1 - len(self._exited))
+                    self._exited.add(worker_id)
                     if payload is not None:  # the interpreter itself failed (say, cohive would not import)
                         self._fail(WorkerError("cohive._interpreters.InterpreterError", payload, payload,
                                                worker_id=worker_id))

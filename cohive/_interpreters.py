@@ -35,9 +35,6 @@ def _failure(text: str) -> InterpreterError:
 if sys.version_info >= (3, 14):
     import concurrent.interpreters as _public
 
-    def _is_main() -> bool:
-        return _public.get_current() == _public.get_main()
-
     def _create() -> Any:
         return _public.create()
 
@@ -55,9 +52,6 @@ if sys.version_info >= (3, 14):
 elif sys.version_info >= (3, 13):
     import _interpreters as _low
 
-    def _is_main() -> bool:
-        return bool(_low.get_current()[0] == _low.get_main()[0])
-
     def _create() -> Any:
         return _low.create("isolated")
 
@@ -73,9 +67,6 @@ elif sys.version_info >= (3, 13):
         _low.destroy(interp)
 else:
     import _xxsubinterpreters as _low
-
-    def _is_main() -> bool:
-        return bool(_low.get_current() == _low.get_main())
 
     def _create() -> Any:
         return _low.create(isolated=True)  # the returned id object keeps it alive
@@ -93,7 +84,7 @@ else:
         _low.destroy(interp)
 
 
-IN_MAIN_INTERPRETER = _is_main()
+IN_MAIN_INTERPRETER: bool = _cohive._in_main_interpreter
 
 # Every live Subinterpreter of this interpreter, so that none outlives it
 # (see close_all).
@@ -229,10 +220,6 @@ class Subinterpreter:
             if self._thread.is_alive():
                 raise TimeoutError(f"the subinterpreter is still running code after {timeout} s")
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     def __enter__(self) -> "Subinterpreter":
         return self
 
@@ -245,7 +232,7 @@ def close_all(timeout: float) -> list["Subinterpreter"]:
     to `timeout` seconds in all; those still running code then."""
     hosts = list(_hosts)
     for host in hosts:
-        host._jobs.put(None)
+        host.retire()
     deadline = time.monotonic() + timeout
     for host in hosts:
         host._thread.join(max(0.0, deadline - time.monotonic()))

@@ -215,8 +215,8 @@ int cohive_sleep(ch_waiter *w, double deadline);
  * above (cancel.c) also raises cohive.WorkerStopped when the thread's
  * scope is cancelled. */
 int cohive_sleep_uncancelled(ch_waiter *w, double deadline);
-/* Raises the stdlib exception module.name (queue.Empty, threading.BrokenBarrierError), looked up into
- * *slot on first use; returns NULL. */
+/* Raises the exception module.name (queue.Empty, threading.BrokenBarrierError, cohive.WorkerStopped),
+ * looked up into *slot on first use; returns NULL. */
 PyObject *cohive_raise_stdlib(PyObject **slot, const char *module, const char *name, const char *message);
 int cohive_add_cancel_functions(PyObject *module);
 int cohive_add_stack_functions(PyObject *module); /* stack.c: where a stuck worker is */

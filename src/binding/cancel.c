@@ -9,15 +9,9 @@
 
 static int raise_stopped(void)
 {
-    PyObject *cohive = PyImport_ImportModule("cohive");
-    if (cohive == NULL)
-        return -1;
-    PyObject *stopped = PyObject_GetAttrString(cohive, "WorkerStopped");
-    Py_DECREF(cohive);
-    if (stopped == NULL)
-        return -1;
-    PyErr_SetString(stopped, "the Hive or Executor this worker runs for is stopping");
-    Py_DECREF(stopped);
+    PyObject *stopped = NULL; /* looked up each time: rare, and no module state to keep it in */
+    cohive_raise_stdlib(&stopped, "cohive", "WorkerStopped", "the Hive or Executor this worker runs for is stopping");
+    Py_XDECREF(stopped);
     return -1;
 }
 

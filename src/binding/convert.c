@@ -377,7 +377,7 @@ static int shape_of_keys(cohive_state *st, PyObject **held, Py_ssize_t n, ch_sha
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *k = held[i];
         size_t len = (size_t)PyUnicode_GET_LENGTH(k), nbytes = len * PyUnicode_KIND(k);
-        size_t need = (sizeof(ch_str) + nbytes + 7) & ~(size_t)7;
+        size_t need = ch_inside_str_bytes(nbytes);
         if (used + need > sizeof room)
             return 1;
         ch_str *probe = (ch_str *)(room + used); /* only compared, never referenced */
@@ -703,6 +703,15 @@ static PyObject *read_seq(cohive_state *st, const ch_seq *s, PyObject *owner,
     return t;
 }
 
+/* A Map, FrozenList or FrozenBytes read from a value: a view borrowing `o`
+ * from `owner`, or, with no owner, a handle taking its own reference. */
+static PyObject *read_view(PyTypeObject *type, ch_head *o, PyObject *owner)
+{
+    if (owner == NULL)
+        ch_incref(ch_from_ptr(o));
+    return cohive_new_view(type, o, owner);
+}
+
 PyObject *cohive_read_in(cohive_state *st, ch_val v, PyObject *owner)
 {
     if (ch_is_smallint(v))
@@ -719,11 +728,8 @@ PyObject *cohive_read_in(cohive_state *st, ch_val v, PyObject *owner)
         return r;
     }
     case CH_BYTES:
-        if (o->flags & CH_BYTES_FROM_BUFFER) {
-            if (owner == NULL)
-                ch_incref(v);
-            return cohive_new_view(st->FrozenBytes_Type, o, owner);
-        }
+        if (o->flags & CH_BYTES_FROM_BUFFER)
+            return read_view(st->FrozenBytes_Type, o, owner);
         return PyBytes_FromStringAndSize((const char *)((const ch_str *)o)->data, ((const ch_str *)o)->len);
     case CH_FLOAT:
         return PyFloat_FromDouble(((const ch_float *)o)->value);
@@ -740,13 +746,9 @@ PyObject *cohive_read_in(cohive_state *st, ch_val v, PyObject *owner)
         return r;
     }
     case CH_LIST:
-        if (owner == NULL)
-            ch_incref(v);
-        return cohive_new_view(st->FrozenList_Type, o, owner);
+        return read_view(st->FrozenList_Type, o, owner);
     case CH_MAP:
-        if (owner == NULL)
-            ch_incref(v);
-        return cohive_new_view(st->Map_Type, o, owner);
+        return read_view(st->Map_Type, o, owner);
     case CH_REF:
         ch_incref(v);
         return cohive_wrap_ref(st, (ch_ref *)o);

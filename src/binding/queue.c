@@ -266,8 +266,6 @@ static PyObject *Queue_aiter(PyObject *self)
 
 static PyObject *Queue_next(PyObject *self)
 {
-    if (cohive_check_local(self) < 0)
-        return NULL;
     PyObject *item = do_get(self, 1, -1);
     if (item == NULL && PyErr_ExceptionMatches(state_of(self)->QueueClosed))
         PyErr_Clear(); /* closed and drained: the iteration ends */

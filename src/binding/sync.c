@@ -239,8 +239,6 @@ static PyObject *Lock_locked(PyObject *self, PyObject *unused)
 /* __enter__ of Lock and Semaphore: acquire(), blocking with no timeout. */
 static PyObject *acquire_forever(PyObject *self, bool lock)
 {
-    if (cohive_check_local(self) < 0)
-        return NULL;
     PyObject *args = PyTuple_New(0);
     PyObject *r = args != NULL ? acquire(self, args, NULL, lock) : NULL;
     Py_XDECREF(args);
@@ -251,8 +249,6 @@ static PyObject *Lock_enter(PyObject *self, PyObject *unused) { return acquire_f
 
 static PyObject *Lock_exit(PyObject *self, PyObject *args)
 {
-    if (cohive_check_local(self) < 0)
-        return NULL;
     PyObject *r = Lock_release(self, NULL);
     Py_XDECREF(r);
     return r != NULL ? Py_NewRef(Py_False) : NULL;

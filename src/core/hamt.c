@@ -305,7 +305,7 @@ int ch_hamt_set(ch_node **root, ch_val key, uint64_t hash, ch_val val, int *adde
 
 /* --- bulk building ---------------------------------------------------------------- */
 
-static void release_entries(const ch_entry *e, size_t n)
+void ch_entries_release(const ch_entry *e, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         ch_decref(e[i].key);
@@ -337,7 +337,7 @@ static int build_collision(ch_entry *e, size_t n, ch_head **out, ch_entry *lone,
     }
     ch_collision *c = collision_alloc(e[0].hash, (uint32_t)kept);
     if (c == NULL) {
-        release_entries(e, kept);
+        ch_entries_release(e, kept);
         *count -= kept;
         return -1;
     }
@@ -349,9 +349,6 @@ static int build_collision(ch_entry *e, size_t n, ch_head **out, ch_entry *lone,
     return 0;
 }
 
-/* Reorders e[0..n) in place so that entries sharing the five hash bits at
- * `shift` are contiguous, bucket b starting at start[b] (an American flag
- * sort: each entry is swapped straight into its bucket). */
 static inline unsigned slot_at(const ch_entry *x, unsigned shift) { return (unsigned)((x->hash >> shift) & 31); }
 
 /* Most nodes below the root get a handful of entries: an insertion sort by
@@ -370,12 +367,15 @@ static void sort_small(ch_entry *e, size_t n, unsigned shift)
     }
 }
 
+/* Reorders e[0..n) in place so that entries sharing the five hash bits at
+ * `shift` are contiguous, in bucket order (an American flag sort: each
+ * entry is swapped straight into its bucket). */
 static void partition(ch_entry *e, size_t n, unsigned shift)
 {
     size_t start[33];
     memset(start, 0, 33 * sizeof(size_t));
     for (size_t i = 0; i < n; i++)
-        start[((e[i].hash >> shift) & 31) + 1]++;
+        start[slot_at(&e[i], shift) + 1]++;
     for (int b = 0; b < 32; b++)
         start[b + 1] += start[b];
     size_t next[32];
@@ -383,12 +383,12 @@ static void partition(ch_entry *e, size_t n, unsigned shift)
     for (int b = 0; b < 32; b++) {
         while (next[b] < start[b + 1]) {
             ch_entry x = e[next[b]];
-            unsigned t = (unsigned)((x.hash >> shift) & 31);
+            unsigned t = slot_at(&x, shift);
             while (t != (unsigned)b) { /* carry x to its bucket, picking up what was there */
                 ch_entry y = e[next[t]];
                 e[next[t]++] = x;
                 x = y;
-                t = (unsigned)((x.hash >> shift) & 31);
+                t = slot_at(&x, shift);
             }
             e[next[b]++] = x;
         }
@@ -426,10 +426,10 @@ static int build_level(ch_entry *e, size_t n, unsigned shift, ch_head **out, ch_
         ch_entry pair;
         int rc = build_level(e + first, end - first, shift + BITS_PER_LEVEL, &child, &pair, count);
         if (rc < 0) {
-            release_entries(pairs, npairs);
+            ch_entries_release(pairs, npairs);
             for (unsigned i = 0; i < nchildren; i++)
                 ch_decref(children[i]);
-            release_entries(e + end, n - end);
+            ch_entries_release(e + end, n - end);
             return -1;
         }
         if (rc == 1) {
@@ -446,7 +446,7 @@ static int build_level(ch_entry *e, size_t n, unsigned shift, ch_head **out, ch_
     }
     ch_node *node = node_alloc(datamap, nodemap);
     if (node == NULL) {
-        release_entries(pairs, npairs);
+        ch_entries_release(pairs, npairs);
         for (unsigned i = 0; i < nchildren; i++)
             ch_decref(children[i]);
         return -1;
@@ -476,7 +476,7 @@ int ch_hamt_build(ch_entry *entries, size_t n, ch_node **root, uint64_t *count)
     if (rc == 1) { /* a root always is a node, even for one pair */
         ch_node *single = node_alloc(bit_for(lone.hash, 0), 0);
         if (single == NULL) {
-            release_entries(&lone, 1);
+            ch_entries_release(&lone, 1);
             *count = 0;
             return -1;
         }

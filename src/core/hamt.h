@@ -55,6 +55,9 @@ typedef struct {
 } ch_entry;
 int ch_hamt_build(ch_entry *entries, size_t n, ch_node **root, uint64_t *count);
 
+/* Drops the references of n entries' keys and values. */
+void ch_entries_release(const ch_entry *e, size_t n);
+
 /* Removes `key`; *removed says whether it was there. */
 int ch_hamt_delete(ch_node **root, ch_val key, uint64_t hash, int *removed);
 

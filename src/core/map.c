@@ -57,14 +57,6 @@ ch_record *ch_record_new(ch_shape *shape, uint16_t depth, size_t inside)
 
 static ch_val copy_str(const ch_str *s) { return ch_str_new(s->h.flags, s->data, s->len); }
 
-static void release_entries(ch_entry *entries, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        ch_decref(entries[i].key);
-        ch_decref(entries[i].val);
-    }
-}
-
 /* The record of the entries, NULL with *not_record when they do not make
  * one (a key that is not a str, two equal keys), NULL alone when out of
  * memory; either way the entries stay the caller's. */
@@ -106,7 +98,7 @@ ch_map *ch_map_build(ch_entry *entries, size_t n, uint16_t depth)
     if (m != NULL)
         return m;
     if (!not_record) {
-        release_entries(entries, n);
+        ch_entries_release(entries, n);
         return NULL;
     }
     ch_node *root;
@@ -132,13 +124,13 @@ int ch_map_hamt_root(const ch_map *m, ch_node **root)
     for (uint32_t i = 0; i < s->len; i++) {
         ch_val key = ch_map_key_ref(m, s->keys[i]);
         if (key == CH_NOVALUE) {
-            release_entries(entries, i);
+            ch_entries_release(entries, i);
             return -1;
         }
         ch_val val = ch_map_value_ref(m, ch_record_value(r, r->slot[i]));
         if (val == CH_NOVALUE) {
             ch_decref(key);
-            release_entries(entries, i);
+            ch_entries_release(entries, i);
             return -1;
         }
         entries[i] = (ch_entry){ch_shape_hashes(s)[i], key, val};

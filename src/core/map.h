@@ -30,11 +30,6 @@ static inline ch_val ch_record_value(const ch_record *r, ch_val slot)
     return (slot & CH_TAG_MASK) == CH_SLOT_INSIDE ? ch_from_ptr((const char *)r + (slot >> 3)) : slot;
 }
 
-/* Bytes a str of `nbytes` code unit bytes takes inside a record: 8-byte
- * aligned, since a value read from a slot is a ch_val, whose pointers have
- * three clear low bits. */
-static inline size_t ch_inside_str_bytes(size_t nbytes) { return (sizeof(ch_str) + nbytes + 7) & ~(size_t)7; }
-
 static inline bool ch_map_is_record(const ch_map *m) { return m->h.flags & CH_MAP_RECORD; }
 static inline const ch_record *ch_as_record(const ch_map *m) { return (const ch_record *)m; }
 static inline const ch_shape *ch_record_shape(const ch_record *r) { return (const ch_shape *)ch_ptr(r->shape); }

@@ -113,11 +113,11 @@ void ch_release(ch_head *o)
     work[len++] = o;
     while (len > 0) {
         ch_head *x = work[--len];
-        if (ch_type_is_named(x->type) && !ch_named_is_local((ch_named *)x))
-            continue; /* a forked child's copy: its lock may be held by a thread that is not here */
-        if (ch_type_is_named(x->type))
+        if (ch_type_is_named(x->type)) {
+            if (!ch_named_is_local((ch_named *)x))
+                continue; /* a forked child's copy: its lock may be held by a thread that is not here */
             ch_named_forget((ch_named *)x);
-        else if (x->type == CH_SHAPE) {
+        } else if (x->type == CH_SHAPE) {
             ch_shape_release((ch_shape *)x); /* it owns no references */
             continue;
         }

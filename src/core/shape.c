@@ -111,7 +111,7 @@ static void hamt_order(const uint64_t *hashes, const uint8_t *idx, uint32_t n, u
     }
 }
 
-static size_t str_bytes(const ch_str *s) { return (sizeof(ch_str) + (size_t)s->len * ch_str_width(s) + 7) & ~(size_t)7; }
+static size_t str_bytes(const ch_str *s) { return ch_inside_str_bytes((size_t)s->len * ch_str_width(s)); }
 
 /* A new shape of the n keys, or NULL (*duplicate says whether two keys were
  * equal).  Runs under the table lock. */
