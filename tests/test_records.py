@@ -52,9 +52,10 @@ def test_a_record_is_its_values_and_a_shape(native_baseline: int) -> None:
     keys = ["a", "b", "c"]
     first = cohive.Map(dict.fromkeys(keys, 1))  # makes the shape
     before = cohive.native_bytes()
-    records = cohive.freeze([{k: i for k in keys} for i in range(1000)])
-    # the list: a header and a word per record; a record: a header, the shape and 3 small ints
-    assert cohive.native_bytes() - before == 16 + 8 * 1000 + 1000 * (16 + 3 * 8)
+    records = cohive.freeze([{k: i % 128 for k in keys} for i in range(1000)])
+    # the list: a header and a word per record; a record: a header, the shape, 4 one-byte
+    # offsets (each value's and the end) and 3 ints of one byte each
+    assert cohive.native_bytes() - before == 16 + 8 * 1000 + 1000 * (16 + 4 + 3)
     assert records[7] == {"a": 7, "b": 7, "c": 7} and form(records[7]) == "record"
     del records, first
 
@@ -63,7 +64,7 @@ def test_the_same_keys_in_any_order_share_one_shape(native_baseline: int) -> Non
     a = cohive.Map({"x": 1, "y": 2, "z": 3})
     before = cohive.native_bytes()
     b = cohive.Map({"z": 30, "x": 10, "y": 20})
-    assert cohive.native_bytes() - before == 16 + 3 * 8
+    assert cohive.native_bytes() - before == 16 + 4 + 3
     assert list(a) == list(b) and dict(b) == {"x": 10, "y": 20, "z": 30}
     del a, b
 
@@ -197,13 +198,14 @@ def test_an_encode_that_changes_the_record_being_frozen_is_caught() -> None:
     assert cohive.native_bytes() == before, "the half-built records were freed, and their shapes"
 
 
-def test_str_values_are_stored_inside_the_record(native_baseline: int) -> None:
-    keep = cohive.Map({"s": "", "n": 0})  # keeps the shape alive
+def test_values_are_packed_into_the_record(native_baseline: int) -> None:
+    keep = cohive.Map({"s": "", "n": 0, "t": []})  # keeps the shape alive
     before = cohive.native_bytes()
-    m = cohive.Map({"s": "abc", "n": 1})
-    # the record: a header, the shape, two slots, and the str (a 12-byte header and 3 bytes, to 8 bytes)
-    assert cohive.native_bytes() - before == 16 + 2 * 8 + 16
-    assert m["s"] == "abc" and m == {"s": "abc", "n": 1}
+    m = cohive.Map({"s": "abc", "n": 1, "t": ["x", "yz"]})
+    # a header, the shape, 4 offsets; "abc" in 1 + 3 bytes, 1 in one byte, and the list:
+    # a tag, a count, 3 offsets (two bytes each), then "x" in 2 bytes and "yz" in 3
+    assert cohive.native_bytes() - before == 16 + 4 + 4 + 1 + (1 + 2 + 3 * 2 + 2 + 3)
+    assert m["s"] == "abc" and m == {"s": "abc", "n": 1, "t": ["x", "yz"]}
     del m, keep
 
 

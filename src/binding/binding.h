@@ -96,7 +96,7 @@ typedef struct {
 
 typedef struct {
     PyObject_HEAD
-    ch_seq *seq; /* a CH_LIST */
+    ch_seq *seq; /* a CH_LIST, or the packed word of a list in a record (frozenlist.c) */
     PyObject *owner;
     Py_hash_t hash;
 } FrozenListObject;

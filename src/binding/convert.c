@@ -189,10 +189,15 @@ static int str_flag(PyObject *o)
 
 static int freeze_view(freezer *f, PyObject *view, ch_val *out)
 {
-    if (f->depth + ((ViewObject *)view)->native->aux > CH_MAX_DEPTH)
+    ch_val shared = cohive_share_view(view); /* a heap value, whose depth is at hand */
+    if (shared == CH_NOVALUE)
+        return -1;
+    if (f->depth + ch_depth(shared) > CH_MAX_DEPTH) {
+        ch_decref(shared);
         return freezer_fail(f, PyExc_ValueError, "nesting deeper than %d levels", CH_MAX_DEPTH);
-    *out = cohive_share_view(view);
-    return *out == CH_NOVALUE ? -1 : 0;
+    }
+    *out = shared;
+    return 0;
 }
 
 static int freeze_seq(freezer *f, PyObject *o, ch_type type, ch_val *out, bool as_key)
@@ -316,8 +321,6 @@ static void freezer_done(freezer *f)
 
 /* Stack room for the keys of a record being frozen (see freeze_record). */
 #define RECORD_KEY_BYTES 2048
-/* At most this many bytes of a record's str values are stored inside it. */
-#define RECORD_INSIDE_BYTES 4096
 
 /* The shape remembered for a dict whose keys are exactly `keys`, with where
  * each goes, or NULL. */
@@ -397,29 +400,89 @@ static int shape_of_keys(cohive_state *st, PyObject **held, Py_ssize_t n, ch_sha
     return rc;
 }
 
+/* Packs `o` into the record being built (packed.h), with its depth in
+ * *depth: scalars, strs, floats, and lists and tuples of up to
+ * CH_PACK_SEQ_MAX items in place, anything else frozen as an extern.
+ * Returns 0, -1 with an error, or 1 when the record is out of room. */
+static int pack(freezer *f, ch_packer *pk, PyObject *o, unsigned *depth)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    *depth = 0;
+    if (tp == &PyUnicode_Type && ch_pack_room(pk, 6 + (size_t)PyUnicode_GET_LENGTH(o) * PyUnicode_KIND(o))) {
+        if (ch_pack_str(pk, str_flag(o), PyUnicode_DATA(o), (size_t)PyUnicode_GET_LENGTH(o)) < 0)
+            return PyErr_NoMemory(), -1;
+        return 0;
+    }
+    if (tp == &PyLong_Type) {
+        int overflow;
+        long long i = PyLong_AsLongLongAndOverflow(o, &overflow);
+        if (!overflow && ch_fits_smallint(i))
+            return ch_pack_int(pk, i) < 0 ? (PyErr_NoMemory(), -1) : 0;
+    } else if (o == Py_None || o == Py_True || o == Py_False) {
+        return ch_pack_const(pk, o == Py_None ? CH_NONE : o == Py_True ? CH_TRUE : CH_FALSE) < 0 ? (PyErr_NoMemory(), -1) : 0;
+    } else if (tp == &PyFloat_Type) {
+        return ch_pack_float(pk, PyFloat_AS_DOUBLE(o)) < 0 ? (PyErr_NoMemory(), -1) : 0;
+    } else if ((tp == &PyList_Type || tp == &PyTuple_Type) && Py_SIZE(o) <= CH_PACK_SEQ_MAX) {
+        Py_ssize_t n = Py_SIZE(o);
+        if (freezer_enter(f, o) < 0)
+            return -1;
+        ch_pack_mark mark = ch_pack_here(pk);
+        ch_pack_seq s;
+        int rc = ch_pack_seq_begin(pk, &s, tp == &PyList_Type ? CH_LIST : CH_TUPLE, (uint32_t)n) < 0 ? (PyErr_NoMemory(), -1) : 0;
+        for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+            freezer_step(f, STEP_INDEX, NULL, i);
+            if (Py_SIZE(o) != n) { /* freezing a rich item ran code that changed the list */
+                rc = freezer_fail(f, PyExc_RuntimeError, "the list changed size while being frozen");
+                break;
+            }
+            PyObject *item = Py_NewRef(tp == &PyList_Type ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i));
+            unsigned d;
+            ch_pack_seq_item(pk, &s);
+            rc = pack(f, pk, item, &d);
+            Py_DECREF(item);
+            if (d + 1 > *depth)
+                *depth = d + 1;
+        }
+        if (rc == 0 && !ch_pack_room(pk, 0))
+            rc = 1;
+        if (rc != 0) {
+            ch_pack_undo(pk, mark);
+            *depth = 0;
+        }
+        if (rc < 0)
+            return -1;
+        f->depth--;
+        if (rc == 0) {
+            if (*depth == 0)
+                *depth = 1;
+            ch_pack_seq_end(pk, &s);
+            return 0;
+        }
+        /* Too big to pack: a heap list or tuple, held as an extern. */
+    }
+    ch_val v;
+    if (freezer_freeze(f, o, false, &v) < 0)
+        return -1;
+    *depth = ch_depth(v);
+    int rc = ch_pack_extern(pk, v);
+    return rc < 0 ? (PyErr_NoMemory(), -1) : rc;
+}
+
 /* A dict of 1..CH_RECORD_MAX exact str keys as a record (map.h), without
- * freezing its keys (shape_of_keys).  Its str values are stored inside the
- * record, so a record of strs and scalars is one allocation.  Returns 1 for
- * a dict that is not a record (or whose keys do not fit the stack room),
- * having done nothing; 0, or -1 with an error, for one that is. */
+ * freezing its keys (shape_of_keys): its values are packed into the record
+ * (packed.h), so a record of scalars, strs and small lists of them is one
+ * allocation.  Returns 1 for a dict that is not a record (or whose keys do
+ * not fit the stack room, or whose values do not fit a record: they are
+ * then frozen again as a HAMT's), 0, or -1 with an error. */
 static int freeze_record(freezer *f, PyObject *o, ch_val *out)
 {
     Py_ssize_t n = PyDict_GET_SIZE(o), pos = 0, i = 0;
     if (n < 1 || n > CH_RECORD_MAX)
         return 1;
-    PyObject *held[CH_RECORD_MAX], *strs[CH_RECORD_MAX], *k, *v; /* strs: values stored inside, or NULL */
-    size_t inside = 0;
+    PyObject *held[CH_RECORD_MAX], *k, *v;
     while (PyDict_Next(o, &pos, &k, &v)) {
         if (!PyUnicode_CheckExact(k))
             return 1;
-        strs[i] = NULL;
-        if (PyUnicode_CheckExact(v)) {
-            size_t bytes = ch_inside_str_bytes((size_t)PyUnicode_GET_LENGTH(v) * PyUnicode_KIND(v));
-            if (inside + bytes <= RECORD_INSIDE_BYTES) {
-                strs[i] = v;
-                inside += bytes;
-            }
-        }
         held[i++] = k;
     }
     ch_shape *shape;
@@ -427,30 +490,13 @@ static int freeze_record(freezer *f, PyObject *o, ch_val *out)
     int rc = shape_of_keys(f->st, held, n, &shape, positions);
     if (rc != 0)
         return rc;
-    ch_record *r = ch_record_new(shape, 1, inside);
-    if (r == NULL)
-        return PyErr_NoMemory(), -1;
-    /* No Python code has run since the dict was read: its strs are still
-     * there to be copied in. */
-    size_t at = sizeof(ch_record) + (size_t)n * sizeof(ch_val);
-    for (i = 0; i < n; i++) {
-        if (strs[i] == NULL)
-            continue;
-        size_t len = (size_t)PyUnicode_GET_LENGTH(strs[i]), nbytes = len * PyUnicode_KIND(strs[i]);
-        ch_str *s = (ch_str *)((char *)r + at);
-        atomic_init(&s->h.refcnt, 1); /* never used: the record owns it */
-        s->h.type = CH_STR;
-        s->h.flags = (uint8_t)str_flag(strs[i]);
-        s->h.aux = 0;
-        s->len = (uint32_t)len;
-        memcpy(s->data, PyUnicode_DATA(strs[i]), nbytes);
-        r->slot[positions[i]] = ((ch_val)at << 3) | CH_SLOT_INSIDE;
-        at += ch_inside_str_bytes(nbytes);
-    }
-    /* Freezing a rich value may run Python code that changes the dict: its
+    /* Packing a rich value may run Python code that changes the dict: its
      * keys are held, and checked against what was hashed. */
     for (i = 0; i < n; i++)
         Py_INCREF(held[i]);
+    ch_packer pk;
+    ch_packer_init(&pk);
+    uint32_t starts[CH_RECORD_MAX];
     unsigned depth = 0;
     pos = 0;
     for (i = 0; rc == 0 && PyDict_Next(o, &pos, &k, &v); i++) {
@@ -458,25 +504,31 @@ static int freeze_record(freezer *f, PyObject *o, ch_val *out)
             rc = freezer_fail(f, PyExc_RuntimeError, "the dict changed size while being frozen");
             break;
         }
-        if (strs[i] != NULL)
-            continue; /* stored inside above */
-        ch_val *slot = &r->slot[positions[i]];
         freezer_step(f, STEP_ITEM, k, 0);
+        starts[positions[i]] = (uint32_t)pk.len;
+        unsigned d;
         Py_INCREF(v);
-        rc = freezer_freeze(f, v, false, slot);
+        rc = pack(f, &pk, v, &d);
         Py_DECREF(v);
-        if (rc < 0)
-            *slot = CH_NONE;
-        else if (ch_depth(*slot) > depth)
-            depth = ch_depth(*slot);
+        if (d > depth)
+            depth = d;
     }
     for (i = 0; i < n; i++)
         Py_DECREF(held[i]);
-    if (rc < 0) {
-        ch_decref(ch_from_ptr(r));
-        return -1;
+    bool too_big = false;
+    ch_record *r = NULL;
+    if (rc == 0) {
+        r = ch_record_from_packer(shape, starts, &pk, (uint16_t)(depth + 1), &too_big);
+        if (r == NULL && !too_big) {
+            PyErr_NoMemory();
+            rc = -1;
+        }
+    } else {
+        ch_decref(ch_from_ptr(shape));
     }
-    r->h.aux = (uint16_t)(depth + 1);
+    ch_packer_done(&pk);
+    if (r == NULL)
+        return rc < 0 ? -1 : 1;
     *out = ch_from_ptr(r);
     return 0;
 }
@@ -689,12 +741,13 @@ void cohive_probe_done(key_probe *p)
 
 static const Py_UCS4 max_char_of_flag[] = {0x7f, 0xff, 0xffff, 0, 0x10ffff};
 
-static PyObject *read_seq(cohive_state *st, const ch_seq *s, PyObject *owner,
+static PyObject *read_seq(cohive_state *st, ch_val v, PyObject *owner,
                           PyObject *(*convert)(cohive_state *, ch_val, PyObject *))
 {
-    PyObject *t = PyTuple_New(s->len);
-    for (uint32_t i = 0; t != NULL && i < s->len; i++) {
-        PyObject *item = convert(st, s->items[i], owner);
+    ch_items s = ch_items_of(v);
+    PyObject *t = PyTuple_New(s.len);
+    for (uint32_t i = 0; t != NULL && i < s.len; i++) {
+        PyObject *item = convert(st, ch_items_at(&s, i), owner);
         if (item == NULL)
             Py_CLEAR(t);
         else
@@ -712,10 +765,38 @@ static PyObject *read_view(PyTypeObject *type, ch_head *o, PyObject *owner)
     return cohive_new_view(type, o, owner);
 }
 
+/* The str, float or sequence a packed item stands for: a list is a
+ * FrozenList viewing the item in place (its `native` holds the packed word;
+ * the owner keeps the record alive).  Without an owner nothing would, so it
+ * takes a heap copy instead. */
+static PyObject *read_packed(cohive_state *st, ch_val v, PyObject *owner)
+{
+    switch (ch_kind(v)) {
+    case CH_STR: {
+        ch_text t = ch_str_text(v);
+        PyObject *r = PyUnicode_New(t.len, max_char_of_flag[t.flags]);
+        if (r != NULL)
+            memcpy(PyUnicode_DATA(r), t.data, (size_t)t.len * ch_text_width(t));
+        return r;
+    }
+    case CH_FLOAT:
+        return PyFloat_FromDouble(ch_float_of(v));
+    case CH_TUPLE:
+        return read_seq(st, v, owner, cohive_read_in);
+    default:
+        if (owner != NULL)
+            return cohive_new_view(st->FrozenList_Type, (ch_head *)(uintptr_t)v, owner);
+        ch_val heap = ch_unpack(v);
+        return heap == CH_NOVALUE ? PyErr_NoMemory() : cohive_new_view(st->FrozenList_Type, ch_ptr(heap), NULL);
+    }
+}
+
 PyObject *cohive_read_in(cohive_state *st, ch_val v, PyObject *owner)
 {
     if (ch_is_smallint(v))
         return PyLong_FromLongLong(ch_smallint_value(v));
+    if (ch_is_packed(v))
+        return read_packed(st, v, owner);
     if (!ch_is_ptr(v))
         return Py_NewRef(v == CH_TRUE ? Py_True : v == CH_FALSE ? Py_False : Py_None);
     ch_head *o = ch_ptr(v);
@@ -738,9 +819,9 @@ PyObject *cohive_read_in(cohive_state *st, ch_val v, PyObject *owner)
     case CH_BIGINT:
         return cohive_long_from_le(((const ch_bigint *)o)->data, ((const ch_bigint *)o)->len);
     case CH_TUPLE:
-        return read_seq(st, (const ch_seq *)o, owner, cohive_read_in);
+        return read_seq(st, v, owner, cohive_read_in);
     case CH_SET: {
-        PyObject *items = read_seq(st, (const ch_seq *)o, owner, cohive_read_in);
+        PyObject *items = read_seq(st, v, owner, cohive_read_in);
         PyObject *r = items != NULL ? PyFrozenSet_New(items) : NULL;
         Py_XDECREF(items);
         return r;
@@ -775,7 +856,7 @@ PyObject *cohive_read_in(cohive_state *st, ch_val v, PyObject *owner)
 
 PyObject *cohive_thaw(cohive_state *st, ch_val v, PyObject *owner)
 {
-    switch (ch_type_of(v)) {
+    switch (ch_kind(v)) {
     case CH_MAP: {
         PyObject *d = PyDict_New();
         ch_map_iter it;
@@ -792,15 +873,15 @@ PyObject *cohive_thaw(cohive_state *st, ch_val v, PyObject *owner)
         return d;
     }
     case CH_LIST: {
-        PyObject *items = read_seq(st, (const ch_seq *)ch_ptr(v), owner, cohive_thaw);
+        PyObject *items = read_seq(st, v, owner, cohive_thaw);
         PyObject *r = items != NULL ? PySequence_List(items) : NULL;
         Py_XDECREF(items);
         return r;
     }
     case CH_TUPLE:
-        return read_seq(st, (const ch_seq *)ch_ptr(v), owner, cohive_thaw);
+        return read_seq(st, v, owner, cohive_thaw);
     case CH_SET: {
-        PyObject *items = read_seq(st, (const ch_seq *)ch_ptr(v), owner, cohive_read_in);
+        PyObject *items = read_seq(st, v, owner, cohive_read_in);
         PyObject *r = NULL;
         if (items != NULL)
             r = ch_ptr(v)->flags & CH_SET_FROM_SET ? PySet_New(items) : PyFrozenSet_New(items);

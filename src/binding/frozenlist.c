@@ -6,7 +6,11 @@
 
 #include "../core/copy.h"
 
-#define SEQ(o) (((FrozenListObject *)(o))->seq)
+/* A FrozenList's list: a heap CH_LIST, or, for a list packed in a record,
+ * the packed word (packed.h), held in the same field. */
+#define VALUE(o) ch_from_ptr(((FrozenListObject *)(o))->seq)
+
+static inline ch_items items_of(PyObject *self) { return ch_items_of(VALUE(self)); }
 
 PyObject *cohive_wrap_list(cohive_state *st, ch_seq *s) { return cohive_new_view(st->FrozenList_Type, &s->h, NULL); }
 
@@ -30,15 +34,16 @@ static PyObject *FrozenList_new(PyTypeObject *type, PyObject *args, PyObject *kw
     return rc < 0 ? NULL : cohive_wrap_list(st, (ch_seq *)ch_ptr(v));
 }
 
-static Py_ssize_t FrozenList_len(PyObject *self) { return SEQ(self)->len; }
+static Py_ssize_t FrozenList_len(PyObject *self) { return items_of(self).len; }
 
 static PyObject *FrozenList_item(PyObject *self, Py_ssize_t i)
 {
-    if (i < 0 || i >= (Py_ssize_t)SEQ(self)->len) {
+    ch_items s = items_of(self);
+    if (i < 0 || i >= (Py_ssize_t)s.len) {
         PyErr_SetString(PyExc_IndexError, "FrozenList index out of range");
         return NULL;
     }
-    return cohive_read_in(state_of(self), SEQ(self)->items[i], cohive_anchor(self));
+    return cohive_read_in(state_of(self), ch_items_at(&s, (uint32_t)i), cohive_anchor(self));
 }
 
 static PyObject *FrozenList_subscript(PyObject *self, PyObject *key)
@@ -47,7 +52,7 @@ static PyObject *FrozenList_subscript(PyObject *self, PyObject *key)
         Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
         if (i == -1 && PyErr_Occurred())
             return NULL;
-        return FrozenList_item(self, i < 0 ? i + (Py_ssize_t)SEQ(self)->len : i);
+        return FrozenList_item(self, i < 0 ? i + FrozenList_len(self) : i);
     }
     if (!PySlice_Check(key))
         return PyErr_Format(PyExc_TypeError, "FrozenList indices must be integers or slices, not %.200s",
@@ -55,16 +60,16 @@ static PyObject *FrozenList_subscript(PyObject *self, PyObject *key)
     Py_ssize_t start, stop, step;
     if (PySlice_Unpack(key, &start, &stop, &step) < 0)
         return NULL;
-    const ch_seq *s = SEQ(self);
-    Py_ssize_t n = PySlice_AdjustIndices(s->len, &start, &stop, step);
-    if (n == (Py_ssize_t)s->len && step == 1)
+    ch_items s = items_of(self);
+    Py_ssize_t n = PySlice_AdjustIndices(s.len, &start, &stop, step);
+    if (n == (Py_ssize_t)s.len && step == 1)
         return Py_NewRef(self);
     ch_seq *part = ch_seq_new(CH_LIST, (uint32_t)n);
     if (part == NULL)
         return PyErr_NoMemory();
     bool view = ((FrozenListObject *)self)->owner != NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
-        ch_val item = s->items[start + i * step];
+        ch_val item = ch_items_at(&s, (uint32_t)(start + i * step));
         if (view) /* as when storing a view: write nothing the items share */
             item = ch_copy_or_share(item, CH_COPY_LIMIT);
         else
@@ -76,7 +81,11 @@ static PyObject *FrozenList_subscript(PyObject *self, PyObject *key)
         }
         part->items[i] = item;
     }
-    part->h.aux = s->h.aux; /* an upper bound, like a map's after a delete */
+    unsigned depth = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (ch_depth(part->items[i]) > depth)
+            depth = ch_depth(part->items[i]);
+    part->h.aux = (uint16_t)(depth + 1);
     return cohive_wrap_list(state_of(self), part);
 }
 
@@ -87,8 +96,8 @@ static int find(PyObject *self, PyObject *x, Py_ssize_t start, Py_ssize_t stop, 
     int rc = cohive_probe_value(state_of(self), x, &v);
     if (rc <= 0)
         return rc;
-    const ch_seq *s = SEQ(self);
-    Py_ssize_t n = s->len;
+    ch_items s = items_of(self);
+    Py_ssize_t n = s.len;
     if (start < 0)
         start = start + n < 0 ? 0 : start + n;
     if (stop < 0)
@@ -97,7 +106,7 @@ static int find(PyObject *self, PyObject *x, Py_ssize_t start, Py_ssize_t stop, 
         stop = n;
     int result = 0;
     for (Py_ssize_t i = start; i < stop; i++) {
-        if (ch_eq(s->items[i], v)) {
+        if (ch_eq(ch_items_at(&s, (uint32_t)i), v)) {
             result = 1;
             if (count == NULL) {
                 *index = i;
@@ -146,11 +155,11 @@ static PyObject *FrozenList_richcompare(PyObject *self, PyObject *other, int op)
     if (!other_frozen && !PyList_Check(other))
         Py_RETURN_NOTIMPLEMENTED;
     if (other_frozen && (op == Py_EQ || op == Py_NE)) {
-        bool eq = ch_eq(ch_from_ptr(SEQ(self)), ch_from_ptr(SEQ(other)));
+        bool eq = ch_eq(VALUE(self), VALUE(other));
         return Py_NewRef(eq == (op == Py_EQ) ? Py_True : Py_False);
     }
     /* As list compares: find the first differing item, then compare it. */
-    Py_ssize_t n1 = SEQ(self)->len, n2 = PyObject_Length(other);
+    Py_ssize_t n1 = FrozenList_len(self), n2 = PyObject_Length(other);
     if (n2 < 0)
         return NULL;
     if ((op == Py_EQ || op == Py_NE) && n1 != n2)
@@ -174,7 +183,7 @@ static Py_hash_t FrozenList_hash(PyObject *self)
 {
     FrozenListObject *fl = (FrozenListObject *)self;
     if (fl->hash == -1)
-        fl->hash = cohive_py_hash(ch_hash(ch_from_ptr(fl->seq)));
+        fl->hash = cohive_py_hash(ch_hash(VALUE(self)));
     return fl->hash;
 }
 
@@ -190,12 +199,12 @@ static PyObject *FrozenList_copy(PyObject *self, PyObject *unused) { return Py_N
 
 static PyObject *FrozenList_reduce(PyObject *self, PyObject *unused)
 {
-    return cohive_reduce(self, "FrozenList", ch_from_ptr(SEQ(self)));
+    return cohive_reduce(self, "FrozenList", VALUE(self));
 }
 
 static PyObject *FrozenList_thaw(PyObject *self, PyObject *unused)
 {
-    return cohive_thaw(state_of(self), ch_from_ptr(SEQ(self)), cohive_anchor(self));
+    return cohive_thaw(state_of(self), VALUE(self), cohive_anchor(self));
 }
 
 static PyMethodDef FrozenList_methods[] = {

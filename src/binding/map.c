@@ -124,7 +124,7 @@ static int edit_update_from(cohive_state *st, map_edit *e, PyObject *col)
                 rc = -1;
                 break;
             }
-            if ((val = ch_map_value_ref(from, val)) == CH_NOVALUE) {
+            if ((val = ch_unpack(val)) == CH_NOVALUE) {
                 ch_decref(key);
                 PyErr_NoMemory();
                 rc = -1;

@@ -10,6 +10,7 @@
 
 #include "copy.h"
 #include "named.h"
+#include "packed.h"
 
 /* Named objects are shared, never copied: their identity is their meaning.
  * So are shapes: a copied record must use the interned one. */
@@ -53,8 +54,7 @@ static ch_val copy(ch_val v)
         ch_val child = copy(words[i]);
         if (child == CH_NOVALUE && words[i] != CH_NOVALUE) {
             for (size_t j = i; j < n; j++)
-                if (ch_is_ptr(words[j])) /* not ours: the release must not drop them */
-                    words[j] = CH_NOVALUE; /* (a record's inside-str slots stay: its size is read from them) */
+                words[j] = CH_NOVALUE; /* not ours: the release must not drop them */
             ch_release(c);
             return CH_NOVALUE;
         }
@@ -65,6 +65,8 @@ static ch_val copy(ch_val v)
 
 ch_val ch_copy_or_share(ch_val v, size_t limit)
 {
+    if (ch_is_packed(v)) /* lives only as long as its record */
+        return ch_unpack(v);
     if (!fits(v, &limit)) {
         ch_incref(v);
         return v;

@@ -61,25 +61,37 @@ static void encode(writer *w, ch_val v)
         put_u64(w, (uint64_t)ch_smallint_value(v));
         return;
     }
-    if (!ch_is_ptr(v)) {
+    switch (ch_kind(v)) {
+    case 0:
         put_u8(w, v == CH_TRUE ? T_TRUE : v == CH_FALSE ? T_FALSE : T_NONE);
         return;
-    }
-    const ch_head *o = ch_ptr(v);
-    switch (o->type) {
     case CH_STR:
     case CH_BYTES: {
-        const ch_str *s = (const ch_str *)o;
-        put_u8(w, o->type == CH_STR ? T_STR : T_BYTES);
-        put_u8(w, o->flags);
-        put_u32(w, s->len);
-        put(w, s->data, (size_t)s->len * (o->type == CH_STR ? ch_str_width(s) : 1));
-        break;
+        ch_text t = ch_str_text(v);
+        put_u8(w, ch_kind(v) == CH_STR ? T_STR : T_BYTES);
+        put_u8(w, (unsigned)t.flags);
+        put_u32(w, t.len);
+        put(w, t.data, (size_t)t.len * (ch_kind(v) == CH_STR ? ch_text_width(t) : 1));
+        return;
     }
     case CH_FLOAT:
         put_u8(w, T_FLOAT);
-        put(w, &((const ch_float *)o)->value, 8);
+        put(w, &(double){ch_float_of(v)}, 8);
+        return;
+    case CH_TUPLE:
+    case CH_LIST: {
+        ch_items s = ch_items_of(v);
+        put_u8(w, s.type == CH_TUPLE ? T_TUPLE : T_LIST);
+        put_u32(w, s.len);
+        for (uint32_t i = 0; i < s.len; i++)
+            encode(w, ch_items_at(&s, i));
+        return;
+    }
+    default:
         break;
+    }
+    const ch_head *o = ch_ptr(v); /* packed values are all above */
+    switch (o->type) {
     case CH_COMPLEX:
         put_u8(w, T_COMPLEX);
         put(w, &((const ch_complex *)o)->real, 8);
@@ -90,13 +102,10 @@ static void encode(writer *w, ch_val v)
         put_u32(w, ((const ch_bigint *)o)->len);
         put(w, ((const ch_bigint *)o)->data, ((const ch_bigint *)o)->len);
         break;
-    case CH_TUPLE:
-    case CH_LIST:
     case CH_SET: {
         const ch_seq *s = (const ch_seq *)o;
-        put_u8(w, o->type == CH_TUPLE ? T_TUPLE : o->type == CH_LIST ? T_LIST : T_SET);
-        if (o->type == CH_SET)
-            put_u8(w, o->flags);
+        put_u8(w, T_SET);
+        put_u8(w, o->flags);
         put_u32(w, s->len);
         for (uint32_t i = 0; i < s->len; i++)
             encode(w, s->items[i]);

@@ -211,9 +211,10 @@ int ch_json_write_str(ch_json_writer *w, int str_flag, const void *data, size_t 
     return 0;
 }
 
-static int write_str_value(ch_json_writer *w, const ch_str *s)
+static int write_str_value(ch_json_writer *w, ch_val v)
 {
-    return ch_json_write_str(w, s->h.flags, s->data, s->len);
+    ch_text t = ch_str_text(v);
+    return ch_json_write_str(w, t.flags, t.data, t.len);
 }
 
 /* --- numbers ------------------------------------------------------------------------ */
@@ -313,7 +314,7 @@ int ch_json_write_key(ch_json_writer *w, ch_val key)
 {
     int rc;
     if (ch_type_of(key) == CH_STR) {
-        rc = write_str_value(w, (const ch_str *)ch_ptr(key));
+        rc = write_str_value(w, key);
     } else if (key == CH_TRUE || key == CH_FALSE || key == CH_NONE) {
         rc = ch_json_write_raw(w, key == CH_TRUE ? "\"true\"" : key == CH_FALSE ? "\"false\"" : "\"null\"",
                                key == CH_TRUE ? 6 : key == CH_FALSE ? 7 : 6);
@@ -333,14 +334,15 @@ int ch_json_write_key(ch_json_writer *w, ch_val key)
     return rc < 0 ? -1 : put(w, ':');
 }
 
-static int write_array(ch_json_writer *w, const ch_seq *s)
+static int write_array(ch_json_writer *w, ch_val v)
 {
     if (put(w, '[') < 0)
         return -1;
     int d = w->depth++;
-    for (uint32_t i = 0; i < s->len; i++) {
+    ch_items s = ch_items_of(v);
+    for (uint32_t i = 0; i < s.len; i++) {
         w->path[d] = (ch_json_step){CH_NOVALUE, i};
-        if ((i > 0 && put(w, ',') < 0) || write_value(w, s->items[i]) < 0)
+        if ((i > 0 && put(w, ',') < 0) || write_value(w, ch_items_at(&s, i)) < 0)
             return -1;
     }
     w->depth--;
@@ -512,19 +514,23 @@ static int write_value(ch_json_writer *w, ch_val v)
         return ch_json_write_raw(w, "true", 4);
     if (v == CH_FALSE)
         return ch_json_write_raw(w, "false", 5);
-    if (!ch_is_ptr(v))
+    switch (ch_kind(v)) {
+    case 0:
         return fail(w, CH_JSON_UNSUPPORTED, v);
-    const ch_head *o = ch_ptr(v);
-    switch (o->type) {
     case CH_STR:
-        return write_str_value(w, (const ch_str *)o);
+        return write_str_value(w, v);
     case CH_FLOAT:
-        return ch_json_write_double(w, ((const ch_float *)o)->value);
-    case CH_BIGINT:
-        return ch_json_write_bigint(w, v);
+        return ch_json_write_double(w, ch_float_of(v));
     case CH_LIST:
     case CH_TUPLE:
-        return write_array(w, (const ch_seq *)o);
+        return write_array(w, v);
+    default:
+        break;
+    }
+    const ch_head *o = ch_ptr(v); /* packed values are all above */
+    switch (o->type) {
+    case CH_BIGINT:
+        return ch_json_write_bigint(w, v);
     case CH_MAP:
         return write_object(w, (const ch_map *)o);
     case CH_TIME:

@@ -6,16 +6,17 @@
  * per entry.  Most small dicts are records -- the same str keys over and
  * over -- so a dict of 1..CH_RECORD_MAX str keys becomes a *record*
  * instead: one object holding a reference to its interned shape (shape.c:
- * the keys, their hashes and an index) and then only its values.
+ * the keys, their hashes and an index), a byte offset per value, and the
+ * values themselves packed (packed.c): a small int in one byte, a short
+ * str in one byte more than its characters, a list of them with two bytes
+ * an item.  Values packing cannot hold (nested dicts, big ints, dates...)
+ * stay heap objects the record owns, its *externs*.
  *
- *   +--------+-------+---------+---------+-----+
- *   | header | shape | value 0 | value 1 | ... |      16 + 8 * len bytes
- *   +--------+-------+---------+---------+-----+
- *
- * A lookup probes the shape's index and loads one slot; nothing is written.
- * Records are never edited: an edit starts from a HAMT of the record's
- * entries (ch_map_hamt_root), so every edit is the HAMT's code, and the
- * result is a HAMT Map.  Both forms compare and hash by content (value.c).
+ * A lookup probes the shape's index and decodes one item; nothing is
+ * written.  Records are never edited: an edit starts from a HAMT of the
+ * record's entries (ch_map_hamt_root), so every edit is the HAMT's code,
+ * and the result is a HAMT Map.  Both forms compare and hash by content
+ * (value.c).
  */
 #include "map.h"
 
@@ -35,31 +36,54 @@ bool ch_map_iter_next(ch_map_iter *it, ch_val *key, ch_val *val)
     if (it->pos >= s->len)
         return false;
     *key = s->keys[it->pos];
-    *val = ch_record_value(it->record, it->record->slot[it->pos]);
+    *val = ch_record_value(it->record, it->pos);
     it->pos++;
     return true;
 }
 
-ch_record *ch_record_new(ch_shape *shape, uint16_t depth, size_t inside)
+ch_record *ch_record_from_packer(ch_shape *shape, const uint32_t *starts, ch_packer *pk, uint16_t depth,
+                                 bool *too_big)
 {
-    ch_record *r = ch_new_object(sizeof(ch_record) + shape->len * sizeof(ch_val) + inside, CH_MAP);
+    uint32_t n = shape->len;
+    size_t words = sizeof(ch_record) + pk->nextern * sizeof(ch_val);
+    size_t align = pk->aligned ? 4 : 1; /* items at a multiple of 4 when they hold wide code units */
+    size_t head = (words + (n + 1) + align - 1) & ~(align - 1);
+    bool wide = head + pk->len > 0xff;
+    if (wide)
+        head = (words + 2 * (n + 1) + align - 1) & ~(align - 1);
+    size_t size = head + pk->len;
+    *too_big = size > CH_PACK_MAX_BYTES;
+    ch_record *r = *too_big ? NULL : ch_new_object(size, CH_MAP);
     if (r == NULL) {
         ch_decref(ch_from_ptr(shape));
         return NULL;
     }
-    r->h.flags = CH_MAP_RECORD;
+    r->h.flags = (uint8_t)(CH_MAP_RECORD | (wide ? CH_RECORD_WIDE : 0) | pk->nextern << CH_RECORD_EXTERN_SHIFT);
     r->h.aux = depth;
     r->shape = ch_from_ptr(shape);
-    for (uint32_t i = 0; i < shape->len; i++)
-        r->slot[i] = CH_NONE;
+    uint8_t *bytes = (uint8_t *)r, *table = bytes + words;
+    for (uint32_t i = 0; i <= n; i++) {
+        size_t at = i < n ? head + starts[i] : size;
+        if (wide)
+            memcpy(table + 2 * (size_t)i, &(uint16_t){(uint16_t)at}, 2);
+        else
+            table[i] = (uint8_t)at;
+    }
+    memcpy(bytes + head, pk->buf, pk->len);
+    for (unsigned j = 0; j < pk->nextern; j++) { /* each extern item: how far back its word is */
+        r->ext[j] = pk->externs[j];
+        size_t item = head + pk->extern_at[j], word = sizeof(ch_record) + j * sizeof(ch_val);
+        memcpy(bytes + item + 1, &(uint16_t){(uint16_t)(item - word)}, 2);
+    }
+    pk->nextern = 0; /* the record's now */
     return r;
 }
 
 static ch_val copy_str(const ch_str *s) { return ch_str_new(s->h.flags, s->data, s->len); }
 
 /* The record of the entries, NULL with *not_record when they do not make
- * one (a key that is not a str, two equal keys), NULL alone when out of
- * memory; either way the entries stay the caller's. */
+ * one (a key that is not a str, two equal keys, values that do not pack),
+ * NULL alone when out of memory; either way the entries stay the caller's. */
 static ch_map *build_record(ch_entry *entries, size_t n, uint16_t depth, bool *not_record)
 {
     ch_val keys[CH_RECORD_MAX];
@@ -79,15 +103,23 @@ static ch_map *build_record(ch_entry *entries, size_t n, uint16_t depth, bool *n
     *not_record = rc > 0;
     if (rc != 0)
         return NULL;
-    ch_record *r = ch_record_new(shape, depth, 0);
-    if (r == NULL) {
-        *not_record = false;
-        return NULL;
+    ch_packer pk;
+    ch_packer_init(&pk);
+    uint32_t starts[CH_RECORD_MAX];
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        starts[positions[i]] = (uint32_t)pk.len;
+        rc = ch_pack_value(&pk, entries[i].val);
     }
-    for (size_t i = 0; i < n; i++) {
-        r->slot[positions[i]] = entries[i].val;
-        ch_decref(entries[i].key); /* the shape holds an equal one */
-    }
+    bool too_big = false;
+    ch_record *r = NULL;
+    if (rc == 0)
+        r = ch_record_from_packer(shape, starts, &pk, depth, &too_big);
+    else
+        ch_decref(ch_from_ptr(shape));
+    ch_packer_done(&pk);
+    *not_record = rc > 0 || too_big;
+    if (r != NULL)
+        ch_entries_release(entries, n); /* the record holds what it needs of them */
     return (ch_map *)r;
 }
 
@@ -127,7 +159,7 @@ int ch_map_hamt_root(const ch_map *m, ch_node **root)
             ch_entries_release(entries, i);
             return -1;
         }
-        ch_val val = ch_map_value_ref(m, ch_record_value(r, r->slot[i]));
+        ch_val val = ch_unpack(ch_record_value(r, i));
         if (val == CH_NOVALUE) {
             ch_decref(key);
             ch_entries_release(entries, i);
@@ -146,30 +178,4 @@ ch_val ch_map_key_ref(const ch_map *m, ch_val key)
         return key;
     }
     return copy_str((const ch_str *)ch_ptr(key));
-}
-
-ch_val ch_map_value_ref(const ch_map *m, ch_val v)
-{
-    if (ch_map_is_record(m) && ch_is_ptr(v)) {
-        const char *at = (const char *)ch_ptr(v), *record = (const char *)m;
-        if (at > record && at < record + ch_record_size(ch_as_record(m)))
-            return copy_str((const ch_str *)at);
-    }
-    ch_incref(v);
-    return v;
-}
-
-size_t ch_record_size(const ch_record *r)
-{
-    const ch_shape *s = ch_record_shape(r);
-    size_t size = sizeof(ch_record) + (size_t)s->len * sizeof(ch_val);
-    for (uint32_t i = 0; i < s->len; i++) {
-        if ((r->slot[i] & CH_TAG_MASK) != CH_SLOT_INSIDE)
-            continue;
-        const ch_str *str = (const ch_str *)ch_ptr(ch_record_value(r, r->slot[i]));
-        size_t end = (size_t)(r->slot[i] >> 3) + ch_inside_str_bytes((size_t)str->len * ch_str_width(str));
-        if (end > size)
-            size = end;
-    }
-    return size;
 }

@@ -7,27 +7,41 @@
 #define COHIVE_CORE_MAP_H
 
 #include "hamt.h"
+#include "packed.h"
 #include "shape.h"
 
-/* A dict of 1..CH_RECORD_MAX str keys: its shape and its values, in the
- * shape's key order, then the strs stored inside it.  `shape` and the
- * slots are the owned words. */
+/* A dict of 1..CH_RECORD_MAX str keys: its shape, the values that are not
+ * packed (externs), a table of where each value's item starts, then the
+ * items (packed.h), in the shape's key order:
+ *
+ *   +--------+-------+---------+---------------------+-------+-------+-----+
+ *   | header | shape | externs | offsets (len + 1)    | item0 | item1 | ... |
+ *   +--------+-------+---------+---------------------+-------+-------+-----+
+ *
+ * The offsets are from the record's start, one byte each or, with
+ * CH_RECORD_WIDE, two; the last is the record's size.  `shape` and the
+ * externs are the owned words. */
 typedef struct {
-    ch_head h;    /* CH_MAP, flags CH_MAP_RECORD, aux the nesting depth */
+    ch_head h;    /* CH_MAP, flags CH_MAP_RECORD | CH_RECORD_WIDE | externs << 2, aux the depth */
     ch_val shape; /* an owned ch_shape */
-    ch_val slot[];
+    ch_val ext[];
 } ch_record;
 
-/* A slot whose low three bits are CH_SLOT_INSIDE holds, above them, the
- * byte offset from the record's start of a str stored inside the record,
- * after the slots: a ch_str whose count is never used.  Such
- * a slot is not a pointer, so releasing and copying a record (a memcpy of
- * its whole size) leave it alone.  Readers see it through ch_record_value. */
-#define CH_SLOT_INSIDE ((ch_val)4)
+enum { CH_RECORD_WIDE = 2 };
+#define CH_RECORD_EXTERN_SHIFT 2
 
-static inline ch_val ch_record_value(const ch_record *r, ch_val slot)
+static inline unsigned ch_record_externs(const ch_record *r) { return r->h.flags >> CH_RECORD_EXTERN_SHIFT; }
+
+static inline size_t ch_record_offset(const ch_record *r, uint32_t i)
 {
-    return (slot & CH_TAG_MASK) == CH_SLOT_INSIDE ? ch_from_ptr((const char *)r + (slot >> 3)) : slot;
+    const uint8_t *table = (const uint8_t *)(r->ext + ch_record_externs(r));
+    return r->h.flags & CH_RECORD_WIDE ? ch_load_u16(table + 2 * (size_t)i) : table[i];
+}
+
+/* The value at position i: an immediate, a borrowed extern or a packed word. */
+static inline ch_val ch_record_value(const ch_record *r, uint32_t i)
+{
+    return ch_packed_value((const uint8_t *)r + ch_record_offset(r, i));
 }
 
 static inline bool ch_map_is_record(const ch_map *m) { return m->h.flags & CH_MAP_RECORD; }
@@ -46,7 +60,7 @@ static inline ch_val ch_map_get(const ch_map *m, ch_val key, uint64_t hash)
         return ch_hamt_get(m->root, key, hash);
     const ch_record *r = ch_as_record(m);
     int p = ch_shape_position(ch_record_shape(r), key, hash);
-    return p >= 0 ? ch_record_value(r, r->slot[p]) : CH_NOVALUE;
+    return p >= 0 ? ch_record_value(r, (uint32_t)p) : CH_NOVALUE;
 }
 
 /* Iteration in the same order for both forms (a record's shape keeps the
@@ -61,11 +75,12 @@ void ch_map_iter_init(ch_map_iter *it, const ch_map *m);
 /* Borrowed key and value of the next entry; false at the end. */
 bool ch_map_iter_next(ch_map_iter *it, ch_val *key, ch_val *val);
 
-/* A record of `shape` (the reference is stolen, also on failure) with every
- * value None until the caller fills the slots, and `inside` bytes after
- * them for the strs it stores inside (which the caller must fill entirely:
- * the record's size is found from them); NULL when out of memory. */
-ch_record *ch_record_new(ch_shape *shape, uint16_t depth, size_t inside);
+/* A record of `shape` (the reference is stolen, also on failure) whose
+ * value at position i is the item the packer wrote at starts[i]; it takes
+ * the packer's externs.  NULL when out of memory, or with *too_big when the
+ * record would pass CH_PACK_MAX_BYTES (the packer then keeps its externs). */
+ch_record *ch_record_from_packer(ch_shape *shape, const uint32_t *starts, ch_packer *pk, uint16_t depth,
+                                 bool *too_big);
 
 /* A map of `n` entries nesting `depth` deep: a record when the keys are
  * 1..CH_RECORD_MAX distinct strs, else a HAMT (ch_hamt_build).  Takes the
@@ -82,13 +97,7 @@ int ch_map_hamt_root(const ch_map *m, ch_node **root);
  * memory. */
 ch_val ch_map_key_ref(const ch_map *m, ch_val key);
 
-/* A new reference standing for `v`, a value read from `m`: a copy of a str
- * stored inside a record, which lives only as long as the record.
- * CH_NOVALUE when out of memory. */
-ch_val ch_map_value_ref(const ch_map *m, ch_val v);
-
-/* Size in bytes of a record (for ch_object_size): the end of the last str
- * inside it, or of its slots. */
-size_t ch_record_size(const ch_record *r);
+/* Size in bytes of a record (for ch_object_size). */
+static inline size_t ch_record_size(const ch_record *r) { return ch_record_offset(r, ch_record_shape(r)->len); }
 
 #endif

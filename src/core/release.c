@@ -71,8 +71,8 @@ ch_val *ch_owned_words(ch_head *o, size_t *n)
         *n = ((ch_seq *)o)->len;
         return ((ch_seq *)o)->items;
     case CH_MAP:
-        if (o->flags & CH_MAP_RECORD) { /* the shape, then the values */
-            *n = 1 + (size_t)ch_record_shape((ch_record *)o)->len;
+        if (o->flags & CH_MAP_RECORD) { /* the shape, then the externs */
+            *n = 1 + (size_t)ch_record_externs((ch_record *)o);
             return &((ch_record *)o)->shape;
         }
         *n = 1;

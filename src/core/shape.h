@@ -6,9 +6,9 @@
 
 #include "value.h"
 
-/* Bytes a str of `nbytes` code unit bytes takes inside a record or a shape:
- * 8-byte aligned, since a value read from a slot is a ch_val, whose
- * pointers have three clear low bits. */
+/* Bytes a str of `nbytes` code unit bytes takes inside a shape: 8-byte
+ * aligned, since a key is a ch_val, whose pointers have three clear low
+ * bits. */
 static inline size_t ch_inside_str_bytes(size_t nbytes) { return (sizeof(ch_str) + nbytes + 7) & ~(size_t)7; }
 
 /* A record has at most this many keys; bigger dicts stay HAMTs. */

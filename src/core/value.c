@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "map.h"
+#include "packed.h"
 #include "named.h"
 #include "value.h"
 
@@ -410,32 +411,36 @@ static uint64_t hash_raw(ch_val v)
         return ch_hash_number(1);
     if (v == CH_FALSE)
         return ch_hash_number(0);
-    if (!ch_is_ptr(v))
+    if (!ch_is_ptr(v) && !ch_is_packed(v))
         return ch_mix64(v ^ CH_SEED_CONST);
-    const ch_head *o = ch_ptr(v);
-    switch (o->type) {
+    switch (ch_kind(v)) {
     case CH_STR: {
-        const ch_str *s = (const ch_str *)o;
-        return ch_hash_bytes(s->data, (size_t)s->len * ch_str_width(s), CH_SEED_STR);
+        ch_text t = ch_str_text(v);
+        return ch_hash_bytes(t.data, (size_t)t.len * ch_text_width(t), CH_SEED_STR);
     }
+    case CH_FLOAT:
+        return ch_hash_number(ch_numres_double(ch_float_of(v)));
+    case CH_TUPLE:
+    case CH_LIST: {
+        ch_items s = ch_items_of(v);
+        uint64_t h = (s.type == CH_TUPLE ? CH_SEED_TUPLE : CH_SEED_LIST) ^ s.len;
+        for (uint32_t i = 0; i < s.len; i++)
+            h = ch_hash_seq_step(h, hash_raw(ch_items_at(&s, i)));
+        return ch_mix64(h);
+    }
+    default:
+        break;
+    }
+    const ch_head *o = ch_ptr(v); /* packed values are all above */
+    switch (o->type) {
     case CH_BYTES: {
         const ch_str *s = (const ch_str *)o;
         return ch_hash_bytes(s->data, s->len, CH_SEED_BYTES);
     }
-    case CH_FLOAT:
-        return ch_hash_number(ch_numres_double(((const ch_float *)o)->value));
     case CH_COMPLEX:
         return ch_hash_complex(((const ch_complex *)o)->real, ((const ch_complex *)o)->imag);
     case CH_BIGINT:
         return ch_hash_number(ch_numres_bigint(((const ch_bigint *)o)->data, ((const ch_bigint *)o)->len));
-    case CH_TUPLE:
-    case CH_LIST: {
-        const ch_seq *s = (const ch_seq *)o;
-        uint64_t h = (o->type == CH_TUPLE ? CH_SEED_TUPLE : CH_SEED_LIST) ^ s->len;
-        for (uint32_t i = 0; i < s->len; i++)
-            h = ch_hash_seq_step(h, hash_raw(s->items[i]));
-        return ch_mix64(h);
-    }
     case CH_SET:
     case CH_MAP:
         return hash_entries_commutative(v);
@@ -496,12 +501,12 @@ static number as_number(ch_val v)
     } else if (v == CH_TRUE || v == CH_FALSE) {
         n.kind = NUM_INT;
         n.i = v == CH_TRUE;
+    } else if (ch_kind(v) == CH_FLOAT) {
+        n.kind = NUM_FLOAT;
+        n.re = ch_float_of(v);
     } else if (ch_is_ptr(v)) {
         const ch_head *o = ch_ptr(v);
-        if (o->type == CH_FLOAT) {
-            n.kind = NUM_FLOAT;
-            n.re = ((const ch_float *)o)->value;
-        } else if (o->type == CH_COMPLEX) {
+        if (o->type == CH_COMPLEX) {
             const ch_complex *c = (const ch_complex *)o;
             n.kind = c->imag == 0.0 ? NUM_FLOAT : NUM_COMPLEX; /* x+0j == x */
             n.re = c->real;
@@ -616,7 +621,7 @@ static bool map_eq(const ch_map *a, const ch_map *b)
     if (ch_map_is_record(a) && ch_map_is_record(b) && ch_as_record(a)->shape == ch_as_record(b)->shape) {
         const ch_record *r = ch_as_record(a), *s = ch_as_record(b); /* one shape: slot by slot */
         for (uint64_t i = 0; i < ch_map_count(a); i++)
-            if (!ch_eq(ch_record_value(r, r->slot[i]), ch_record_value(s, s->slot[i])))
+            if (!ch_eq(ch_record_value(r, (uint32_t)i), ch_record_value(s, (uint32_t)i)))
                 return false;
         return true;
     }
@@ -646,16 +651,29 @@ bool ch_eq(ch_val a, ch_val b)
         number nb = as_number(b);
         return nb.kind != NUM_NO && number_eq(&na, &nb);
     }
-    if (!ch_is_ptr(a) || !ch_is_ptr(b))
+    int kind = ch_kind(a);
+    if (kind == 0 || kind != ch_kind(b))
         return false;
-    const ch_head *x = ch_ptr(a), *y = ch_ptr(b);
-    if (x->type != y->type)
-        return false;
-    switch (x->type) {
+    switch (kind) {
     case CH_STR: {
-        const ch_str *s = (const ch_str *)x, *t = (const ch_str *)y;
-        return s->len == t->len && x->flags == y->flags && memcmp(s->data, t->data, (size_t)s->len * ch_str_width(s)) == 0;
+        ch_text s = ch_str_text(a), t = ch_str_text(b);
+        return s.len == t.len && s.flags == t.flags && memcmp(s.data, t.data, (size_t)s.len * ch_text_width(s)) == 0;
     }
+    case CH_TUPLE:
+    case CH_LIST: {
+        ch_items s = ch_items_of(a), t = ch_items_of(b);
+        if (s.len != t.len)
+            return false;
+        for (uint32_t i = 0; i < s.len; i++)
+            if (!ch_eq(ch_items_at(&s, i), ch_items_at(&t, i)))
+                return false;
+        return true;
+    }
+    default:
+        break;
+    }
+    const ch_head *x = ch_ptr(a), *y = ch_ptr(b); /* packed values are all above */
+    switch (kind) {
     case CH_BYTES: { /* bytes from a buffer equal bytes, as bytearray does */
         const ch_str *s = (const ch_str *)x, *t = (const ch_str *)y;
         return s->len == t->len && memcmp(s->data, t->data, s->len) == 0;
@@ -675,16 +693,6 @@ bool ch_eq(ch_val a, ch_val b)
     case CH_INSTANCE: {
         const ch_instance *s = (const ch_instance *)x, *t = (const ch_instance *)y;
         return x->flags == y->flags && ch_eq(s->cls, t->cls) && ch_eq(s->payload, t->payload);
-    }
-    case CH_TUPLE:
-    case CH_LIST: {
-        const ch_seq *s = (const ch_seq *)x, *t = (const ch_seq *)y;
-        if (s->len != t->len)
-            return false;
-        for (uint32_t i = 0; i < s->len; i++)
-            if (!ch_eq(s->items[i], t->items[i]))
-                return false;
-        return true;
     }
     case CH_SET: {
         const ch_seq *s = (const ch_seq *)x, *t = (const ch_seq *)y;

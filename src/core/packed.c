@@ -1,0 +1,253 @@
+/*
+ * Packed values (packed.h): the items a record's fields are made of.
+ *
+ * An item is a tag byte and a payload, unaligned, read in place:
+ *
+ *   0x00..0x7f   the int itself (ages, counts, flags: most record ints)
+ *   0x80..0x82   None, False, True
+ *   0x83..0x86   an int in 1, 2, 4 or 8 bytes (small ints only: bigger ones
+ *                are extern big ints)
+ *   0x87         a float, 8 bytes
+ *   0x88         an extern: a u16, how far back the record's word holding it
+ *                is (so an item needs no base address to be read)
+ *   0x89         a str: its flag byte, a u32 length in code units, the units
+ *                (2- and 4-byte units start at a multiple of their size:
+ *                zero bytes pad the length up to it)
+ *   0x8a, 0x8b   a list, a tuple: a u16 count n, then n + 1 u16 offsets from
+ *                the tag byte (where each item starts and where the last
+ *                ends), then the items
+ *   0xa0..0xbf   an ASCII str of 0..31 characters, then its bytes
+ *
+ * So the 5-field record `{"name": "user 7", "email": "user7@example.com",
+ * "age": 27, "active": False, "tags": ["t0", "g7"]}` is 7 + 18 + 1 + 1 + 13
+ * bytes of items after a 22-byte head (record header, shape, offset table),
+ * where slots of 8-byte words and separate objects took 200.  Sequences
+ * carry offsets so that item i is found in O(1); the offsets are relative,
+ * so a packed value can be copied or, later, mapped from a file as it is.
+ */
+#include <stdlib.h>
+
+#include "packed.h"
+#include "value.h"
+
+/* --- reading ----------------------------------------------------------------- */
+
+ch_val ch_unpack(ch_val v)
+{
+    if (!ch_is_packed(v)) {
+        ch_incref(v);
+        return v;
+    }
+    switch (ch_kind(v)) {
+    case CH_FLOAT:
+        return ch_float_new(ch_float_of(v));
+    case CH_STR: {
+        ch_text t = ch_str_text(v);
+        return ch_str_new(t.flags, t.data, t.len);
+    }
+    default: {
+        ch_items items = ch_items_of(v);
+        ch_seq *s = ch_seq_new((ch_type)items.type, items.len);
+        if (s == NULL)
+            return CH_NOVALUE;
+        unsigned depth = 0;
+        for (uint32_t i = 0; i < items.len; i++) {
+            ch_val item = ch_unpack(ch_items_at(&items, i));
+            if (item == CH_NOVALUE) {
+                ch_decref(ch_from_ptr(s));
+                return CH_NOVALUE;
+            }
+            s->items[i] = item;
+            if (ch_depth(item) > depth)
+                depth = ch_depth(item);
+        }
+        s->h.aux = (uint16_t)(depth + 1);
+        return ch_from_ptr(s);
+    }
+    }
+}
+
+/* --- writing ----------------------------------------------------------------- */
+
+void ch_packer_init(ch_packer *pk)
+{
+    pk->buf = pk->room;
+    pk->len = 0;
+    pk->cap = sizeof pk->room;
+    pk->nextern = 0;
+    pk->aligned = false;
+}
+
+void ch_pack_undo(ch_packer *pk, ch_pack_mark mark)
+{
+    while (pk->nextern > mark.nextern)
+        ch_decref(pk->externs[--pk->nextern]);
+    pk->len = mark.len;
+}
+
+void ch_packer_done(ch_packer *pk)
+{
+    ch_pack_undo(pk, (ch_pack_mark){0, 0});
+    if (pk->buf != pk->room)
+        free(pk->buf);
+    pk->buf = pk->room;
+}
+
+/* Room for `n` more bytes at the end; their address, or NULL. */
+static uint8_t *grow(ch_packer *pk, size_t n)
+{
+    if (pk->len + n > pk->cap) {
+        size_t cap = pk->cap * 2 > pk->len + n ? pk->cap * 2 : pk->len + n;
+        uint8_t *buf = pk->buf == pk->room ? malloc(cap) : realloc(pk->buf, cap);
+        if (buf == NULL)
+            return NULL;
+        if (pk->buf == pk->room)
+            memcpy(buf, pk->room, pk->len);
+        pk->buf = buf;
+        pk->cap = cap;
+    }
+    uint8_t *at = pk->buf + pk->len;
+    pk->len += n;
+    return at;
+}
+
+static int put(ch_packer *pk, uint8_t tag, const void *payload, size_t n)
+{
+    uint8_t *at = grow(pk, 1 + n);
+    if (at == NULL)
+        return -1;
+    *at = tag;
+    if (n > 0)
+        memcpy(at + 1, payload, n);
+    return 0;
+}
+
+int ch_pack_int(ch_packer *pk, int64_t i)
+{
+    if (i >= 0 && i < 0x80)
+        return put(pk, (uint8_t)i, NULL, 0);
+    if (i >= INT8_MIN && i <= INT8_MAX) {
+        int8_t x = (int8_t)i;
+        return put(pk, CH_PK_INT8, &x, 1);
+    }
+    if (i >= INT16_MIN && i <= INT16_MAX) {
+        int16_t x = (int16_t)i;
+        return put(pk, CH_PK_INT16, &x, 2);
+    }
+    if (i >= INT32_MIN && i <= INT32_MAX) {
+        int32_t x = (int32_t)i;
+        return put(pk, CH_PK_INT32, &x, 4);
+    }
+    return put(pk, CH_PK_INT64, &i, 8);
+}
+
+int ch_pack_const(ch_packer *pk, ch_val v)
+{
+    return put(pk, v == CH_NONE ? CH_PK_NONE : v == CH_TRUE ? CH_PK_TRUE : CH_PK_FALSE, NULL, 0);
+}
+
+int ch_pack_float(ch_packer *pk, double d) { return put(pk, CH_PK_FLOAT, &d, sizeof d); }
+
+int ch_pack_str(ch_packer *pk, int flags, const void *data, size_t len)
+{
+    size_t nbytes = len * (flags == CH_STR_ASCII ? 1 : (size_t)flags);
+    if (flags == CH_STR_ASCII && len <= CH_PK_ASCII_MAX)
+        return put(pk, (uint8_t)(CH_PK_ASCII + len), data, len);
+    /* Code units wider than a byte are aligned for their readers, by zero
+     * bytes after the length: the record starts its items at a multiple of
+     * 4 (ch_record_from_packer), so an offset here is one in memory. */
+    size_t width = flags == CH_STR_ASCII ? 1 : (size_t)flags, pad = (width - (pk->len + 6) % width) % width;
+    pk->aligned |= width > 1;
+    uint8_t *at = grow(pk, 6 + pad + nbytes);
+    if (at == NULL)
+        return -1;
+    uint32_t n = (uint32_t)len;
+    at[0] = CH_PK_STR;
+    at[1] = (uint8_t)flags;
+    memcpy(at + 2, &n, sizeof n);
+    memset(at + 6, 0, pad);
+    memcpy(at + 6 + pad, data, nbytes);
+    return 0;
+}
+
+int ch_pack_extern(ch_packer *pk, ch_val v)
+{
+    if (pk->nextern == CH_PACK_MAX_EXTERNS) {
+        ch_decref(v);
+        return 1;
+    }
+    if (put(pk, CH_PK_EXTERN, "\0\0", 2) < 0) { /* the distance is known once the record is laid out */
+        ch_decref(v);
+        return -1;
+    }
+    pk->extern_at[pk->nextern] = (uint16_t)(pk->len - 3);
+    pk->externs[pk->nextern++] = v;
+    return 0;
+}
+
+int ch_pack_seq_begin(ch_packer *pk, ch_pack_seq *s, int type, uint32_t n)
+{
+    s->start = pk->len;
+    s->nextern = pk->nextern;
+    s->n = n;
+    s->i = 0;
+    uint8_t *at = grow(pk, 3 + 2 * ((size_t)n + 1));
+    if (at == NULL)
+        return -1;
+    uint16_t count = (uint16_t)n;
+    at[0] = type == CH_LIST ? CH_PK_LIST : CH_PK_TUPLE;
+    memcpy(at + 1, &count, sizeof count);
+    return 0;
+}
+
+static void set_offset(ch_packer *pk, ch_pack_seq *s, uint32_t i)
+{
+    uint16_t offset = (uint16_t)(pk->len - s->start);
+    memcpy(pk->buf + s->start + 3 + 2 * (size_t)i, &offset, sizeof offset);
+}
+
+void ch_pack_seq_item(ch_packer *pk, ch_pack_seq *s) { set_offset(pk, s, s->i++); }
+
+void ch_pack_seq_end(ch_packer *pk, ch_pack_seq *s) { set_offset(pk, s, s->n); }
+
+/* A heap list or tuple, item by item; 1 when it does not fit. */
+static int pack_seq(ch_packer *pk, ch_val v)
+{
+    const ch_seq *seq = (const ch_seq *)ch_ptr(v);
+    ch_pack_mark mark = ch_pack_here(pk);
+    ch_pack_seq s;
+    int rc = ch_pack_seq_begin(pk, &s, seq->h.type, seq->len);
+    for (uint32_t i = 0; rc == 0 && i < seq->len; i++) {
+        ch_pack_seq_item(pk, &s);
+        rc = ch_pack_value(pk, seq->items[i]);
+    }
+    if (rc == 0 && !ch_pack_room(pk, 0))
+        rc = 1;
+    if (rc != 0)
+        ch_pack_undo(pk, mark);
+    else
+        ch_pack_seq_end(pk, &s);
+    return rc;
+}
+
+int ch_pack_value(ch_packer *pk, ch_val v)
+{
+    if (ch_is_smallint(v))
+        return ch_pack_int(pk, ch_smallint_value(v));
+    if (!ch_is_ptr(v))
+        return ch_pack_const(pk, v);
+    const ch_head *o = ch_ptr(v);
+    if (o->type == CH_FLOAT)
+        return ch_pack_float(pk, ((const ch_float *)o)->value);
+    if (o->type == CH_STR && ch_pack_room(pk, 6 + (size_t)((const ch_str *)o)->len * 4)) {
+        const ch_str *s = (const ch_str *)o;
+        return ch_pack_str(pk, s->h.flags, s->data, s->len);
+    }
+    if ((o->type == CH_LIST || o->type == CH_TUPLE) && ((const ch_seq *)o)->len <= CH_PACK_SEQ_MAX) {
+        int rc = pack_seq(pk, v);
+        if (rc <= 0)
+            return rc;
+    }
+    ch_incref(v);
+    return ch_pack_extern(pk, v);
+}

@@ -1,0 +1,233 @@
+/*
+ * Packed values: the byte encoding of a record's fields (see packed.c).
+ *
+ * A record (map.h) stores its values as a run of *items*, each a tag byte
+ * and its payload, read in place.  Reading one gives a ch_val: small ints,
+ * None and booleans as the usual immediate words, a heap object the record
+ * holds (an *extern*) as its pointer, and anything else -- a str, a float,
+ * a list or tuple -- as a *packed* word: tag 011 with the item's address
+ * above it.  A packed word is borrowed from the record that holds the item
+ * and is never stored: whatever keeps a value beyond the read calls
+ * ch_unpack (or ch_copy_or_share) for a heap equivalent.
+ *
+ * Code that takes apart a value that may be packed goes through the
+ * accessors below (ch_kind, ch_str_text, ch_float_of, ch_items), which serve
+ * heap and packed values alike.
+ */
+#ifndef COHIVE_CORE_PACKED_H
+#define COHIVE_CORE_PACKED_H
+
+#include <string.h>
+
+#include "object.h"
+
+#define CH_TAG_PACKED ((ch_val)3)
+
+/* Item tags.  0x00..0x7f are the ints 0..127 themselves. */
+enum {
+    CH_PK_NONE = 0x80,
+    CH_PK_FALSE = 0x81,
+    CH_PK_TRUE = 0x82,
+    CH_PK_INT8 = 0x83, /* then the int, little endian, in 1, 2, 4 or 8 bytes */
+    CH_PK_INT16 = 0x84,
+    CH_PK_INT32 = 0x85,
+    CH_PK_INT64 = 0x86,
+    CH_PK_FLOAT = 0x87,  /* then 8 bytes of double */
+    CH_PK_EXTERN = 0x88, /* then a u16: how many bytes back the extern's word is */
+    CH_PK_STR = 0x89,    /* then the str flag byte, a u32 length, the code units
+                            (aligned to their width: latin1 is width 1) */
+    CH_PK_LIST = 0x8a,   /* then a u16 count n and n + 1 u16 offsets from the tag */
+    CH_PK_TUPLE = 0x8b,  /*   byte: where each item starts, and where the last ends */
+    CH_PK_ASCII = 0xa0,  /* 0xa0 + length (0..31), then that many ASCII bytes */
+    CH_PK_ASCII_MAX = 31,
+};
+
+static inline bool ch_is_packed(ch_val v) { return (v & CH_TAG_MASK) == CH_TAG_PACKED; }
+static inline const uint8_t *ch_packed_item(ch_val v) { return (const uint8_t *)(uintptr_t)(v >> 3); }
+static inline ch_val ch_packed_word(const uint8_t *item) { return ((ch_val)(uintptr_t)item << 3) | CH_TAG_PACKED; }
+
+static inline uint16_t ch_load_u16(const uint8_t *p)
+{
+    uint16_t x;
+    memcpy(&x, p, sizeof x);
+    return x;
+}
+
+/* The value of the item at `p`: an immediate word, a borrowed extern, or a
+ * packed word. */
+static inline ch_val ch_packed_value(const uint8_t *p)
+{
+    uint8_t tag = *p;
+    if (tag < 0x80)
+        return ((ch_val)tag << 3) | CH_TAG_INT;
+    switch (tag) {
+    case CH_PK_NONE:
+        return CH_NONE;
+    case CH_PK_FALSE:
+        return CH_FALSE;
+    case CH_PK_TRUE:
+        return CH_TRUE;
+    case CH_PK_INT8:
+        return ((ch_val)(int64_t)(int8_t)p[1] << 3) | CH_TAG_INT;
+    case CH_PK_INT16: {
+        int16_t x;
+        memcpy(&x, p + 1, sizeof x);
+        return ((ch_val)(int64_t)x << 3) | CH_TAG_INT;
+    }
+    case CH_PK_INT32: {
+        int32_t x;
+        memcpy(&x, p + 1, sizeof x);
+        return ((ch_val)(int64_t)x << 3) | CH_TAG_INT;
+    }
+    case CH_PK_INT64: {
+        int64_t x;
+        memcpy(&x, p + 1, sizeof x);
+        return ((ch_val)x << 3) | CH_TAG_INT;
+    }
+    case CH_PK_EXTERN: {
+        ch_val x;
+        memcpy(&x, p - ch_load_u16(p + 1), sizeof x);
+        return x;
+    }
+    default:
+        return ch_packed_word(p);
+    }
+}
+
+/* The type of any value: a heap object's, or the one a packed item stands
+ * for (CH_STR, CH_FLOAT, CH_LIST or CH_TUPLE); 0 for immediates. */
+static inline int ch_kind(ch_val v)
+{
+    if (ch_is_packed(v)) {
+        uint8_t tag = *ch_packed_item(v);
+        return tag == CH_PK_FLOAT ? CH_FLOAT : tag == CH_PK_LIST ? CH_LIST : tag == CH_PK_TUPLE ? CH_TUPLE : CH_STR;
+    }
+    return ch_is_ptr(v) ? ch_ptr(v)->type : 0;
+}
+
+/* A str's (or bytes') code units: `flags` as ch_str's, `len` code units. */
+typedef struct {
+    int flags;
+    uint32_t len;
+    const unsigned char *data;
+} ch_text;
+
+static inline unsigned ch_text_width(ch_text t) { return t.flags == CH_STR_ASCII ? 1 : (unsigned)t.flags; }
+
+/* The text of a str or bytes value, heap or packed. */
+static inline ch_text ch_str_text(ch_val v)
+{
+    if (ch_is_packed(v)) {
+        const uint8_t *p = ch_packed_item(v);
+        if (*p != CH_PK_STR)
+            return (ch_text){CH_STR_ASCII, (uint32_t)(*p - CH_PK_ASCII), p + 1};
+        uint32_t len;
+        memcpy(&len, p + 2, sizeof len);
+        uintptr_t data = (uintptr_t)(p + 6), width = p[1] == CH_STR_ASCII ? 1 : p[1];
+        return (ch_text){p[1], len, (const unsigned char *)((data + width - 1) & ~(width - 1))};
+    }
+    const ch_str *s = (const ch_str *)ch_ptr(v);
+    return (ch_text){s->h.flags, s->len, s->data};
+}
+
+/* The value of a float, heap or packed. */
+static inline double ch_float_of(ch_val v)
+{
+    if (!ch_is_packed(v))
+        return ((const ch_float *)ch_ptr(v))->value;
+    double d;
+    memcpy(&d, ch_packed_item(v) + 1, sizeof d);
+    return d;
+}
+
+/* The items of a tuple, list or set, heap or packed. */
+typedef struct {
+    int type;
+    uint32_t len;
+    const ch_val *heap;   /* a heap sequence's items, or NULL */
+    const uint8_t *packed; /* a packed one's tag byte */
+} ch_items;
+
+static inline ch_items ch_items_of(ch_val v)
+{
+    if (ch_is_packed(v)) {
+        const uint8_t *p = ch_packed_item(v);
+        return (ch_items){*p == CH_PK_LIST ? CH_LIST : CH_TUPLE, ch_load_u16(p + 1), NULL, p};
+    }
+    const ch_seq *s = (const ch_seq *)ch_ptr(v);
+    return (ch_items){s->h.type, s->len, s->items, NULL};
+}
+
+static inline ch_val ch_items_at(const ch_items *s, uint32_t i)
+{
+    if (s->heap != NULL)
+        return s->heap[i];
+    return ch_packed_value(s->packed + ch_load_u16(s->packed + 3 + 2 * (size_t)i));
+}
+
+/* A new reference to a heap value equal to `v` (for a packed word a copy,
+ * for anything else `v` itself); CH_NOVALUE when out of memory. */
+ch_val ch_unpack(ch_val v);
+
+/* --- writing ---------------------------------------------------------------- */
+
+/* Packs items into a growing buffer, collecting the externs they refer to;
+ * map.c makes a record of the result (ch_record_from_packer).  Every
+ * function returns 0, or -1 when out of memory (the packer is then failed,
+ * and ch_packer_done still releases it). */
+#define CH_PACK_MAX_EXTERNS 63
+#define CH_PACK_MAX_BYTES 0xff00
+
+typedef struct {
+    uint8_t *buf;
+    size_t len, cap;
+    ch_val externs[CH_PACK_MAX_EXTERNS]; /* owned */
+    uint16_t extern_at[CH_PACK_MAX_EXTERNS]; /* where each one's reference was written */
+    unsigned nextern;
+    bool aligned; /* holds 2- or 4-byte code units, aligned as if the buffer started at a multiple of 4 */
+    _Alignas(8) uint8_t room[512]; /* the buffer, until it needs more */
+} ch_packer;
+
+void ch_packer_init(ch_packer *pk);
+void ch_packer_done(ch_packer *pk); /* releases the buffer and the externs */
+
+/* Whether an int is packed (else it is an extern big int). */
+int ch_pack_int(ch_packer *pk, int64_t i);
+int ch_pack_const(ch_packer *pk, ch_val v); /* None, False or True */
+int ch_pack_float(ch_packer *pk, double d);
+int ch_pack_str(ch_packer *pk, int flags, const void *data, size_t len);
+/* An extern: steals the reference.  Returns 1 (having released it) when the
+ * packer already holds CH_PACK_MAX_EXTERNS. */
+int ch_pack_extern(ch_packer *pk, ch_val v);
+/* Any value: immediates and heap strs and floats packed, lists and tuples
+ * of at most CH_PACK_SEQ_MAX items packed item by item, the rest externs
+ * (a new reference).  Returns 1 when the packer is out of room (externs or
+ * bytes), having written nothing. */
+int ch_pack_value(ch_packer *pk, ch_val v);
+
+/* Sequences: begin, then pack each item at the packer's offset `at` reports,
+ * then end.  A sequence that does not fit is undone with ch_pack_undo. */
+#define CH_PACK_SEQ_MAX 64
+typedef struct {
+    size_t start;
+    unsigned nextern;
+    uint32_t n, i;
+} ch_pack_seq;
+
+int ch_pack_seq_begin(ch_packer *pk, ch_pack_seq *s, int type, uint32_t n);
+void ch_pack_seq_item(ch_packer *pk, ch_pack_seq *s); /* before each item */
+void ch_pack_seq_end(ch_packer *pk, ch_pack_seq *s);
+
+/* Where the packer stands, to go back to it (dropping externs taken since). */
+typedef struct {
+    size_t len;
+    unsigned nextern;
+} ch_pack_mark;
+
+static inline ch_pack_mark ch_pack_here(const ch_packer *pk) { return (ch_pack_mark){pk->len, pk->nextern}; }
+void ch_pack_undo(ch_packer *pk, ch_pack_mark mark);
+
+/* Whether `bytes` more bytes keep the packing within CH_PACK_MAX_BYTES. */
+static inline bool ch_pack_room(const ch_packer *pk, size_t bytes) { return pk->len + bytes <= CH_PACK_MAX_BYTES; }
+
+#endif

@@ -1,0 +1,164 @@
+"""Values packed into records (src/core/packed.c) against the same values as heap objects.
+
+A record packs its scalars, strs, floats and small lists and tuples into its own bytes; a
+HAMT Map (a dict whose keys are not all strs) holds the same values as heap objects.  Every
+read, comparison, hash, copy and serialisation must not tell the two apart.
+"""
+
+import gc
+import json
+import math
+import pickle
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cohive
+from strategies import values
+
+form = cohive._cohive._map_form
+
+EDGE_INTS = [0, 1, 127, 128, -1, -128, -129, 255, 2**15 - 1, -(2**15), 2**15, 2**31 - 1, -(2**31), 2**31,
+             2**60 - 1, -(2**60), 2**60, -(2**60) - 1, 2**64, -(2**100)]
+EDGE_FLOATS = [0.0, -0.0, 1.5, -2.25, math.inf, -math.inf, 1e308, 5e-324]
+EDGE_STRS = ["", "a", "x" * 31, "x" * 32, "café", "日本語", "🐍x", "y" * 5000, "\x00nul"]
+
+
+def both(value: Any) -> tuple[cohive.Map, cohive.Map]:
+    """The value packed in a record, and as a heap object in a HAMT."""
+    record, hamt = cohive.Map({"v": value, "n": 1}), cohive.Map().update({"v": value, "n": 1})
+    assert form(record) == "record" and form(hamt) == "hamt"
+    return record, hamt
+
+
+@pytest.mark.parametrize("value", EDGE_INTS + EDGE_FLOATS + EDGE_STRS + [None, True, False])
+def test_scalars_read_back_exactly(native_baseline: int, value: Any) -> None:
+    record, hamt = both(value)
+    got = record["v"]
+    assert type(got) is type(value) and got == value and repr(got) == repr(value)
+    assert record["v"] == hamt["v"] and hash(record) == hash(cohive.Map({"v": value, "n": 1}))
+    del record, hamt
+
+
+def test_nan_reads_back_with_its_bits(native_baseline: int) -> None:
+    nan = float("nan")
+    record, hamt = both(nan)
+    assert math.isnan(record["v"]) and record == hamt and hash(record) == hash(hamt)
+    del record, hamt
+
+
+@pytest.mark.parametrize("value", [[], ["t0", "g7"], [1, [2, [3, ("x", 4.5)]]], ("a", None, True), (),
+                                   list(range(64)), list(range(65)), [str(i) * 40 for i in range(60)],
+                                   [{"nested": 1}, b"bytes", {1, 2}, 2**70]])
+def test_lists_and_tuples_read_like_heap_ones(native_baseline: int, value: Any) -> None:
+    record, hamt = both(value)
+    got, heap = record["v"], hamt["v"]
+    assert got == heap and heap == got and got == value and type(got) is type(heap)
+    assert hash(got) == hash(heap) and hash(record) == hash(hamt)
+    assert record == hamt and hamt == record
+    assert record.thaw() == {"v": value, "n": 1}
+    assert pickle.loads(pickle.dumps(record)) == record
+    if b"bytes" not in value:  # bytes and sets have no JSON form
+        assert json.loads(cohive.to_json(record)) == json.loads(cohive.to_json(hamt))
+    assert repr(got) == repr(heap)
+    del record, hamt, got, heap
+
+
+def test_a_packed_list_is_a_full_frozen_list(native_baseline: int) -> None:
+    record = cohive.Map({"tags": ["a", "b", 3, "a", [4, 5]], "n": 1})
+    tags = record["tags"]
+    assert isinstance(tags, cohive.FrozenList) and len(tags) == 5
+    assert tags[0] == "a" and tags[-1] == [4, 5] and isinstance(tags[-1], cohive.FrozenList)
+    assert tags[1:3] == ["b", 3] and tags[::-2] == [[4, 5], 3, "a"] and tags[:] is tags
+    assert list(tags) == ["a", "b", 3, "a", [4, 5]] and "b" in tags and "z" not in tags
+    assert tags.index("a", 1) == 3 and tags.count("a") == 2 and tags.count([4, 5]) == 1
+    assert tags.thaw() == ["a", "b", 3, "a", [4, 5]] and type(tags.thaw()) is list
+    assert tags < ["a", "c"] and tags != ["a"]
+    assert pickle.loads(pickle.dumps(tags)) == tags
+    with pytest.raises(IndexError):
+        tags[5]
+    del record
+    gc.collect()
+    assert tags == ["a", "b", 3, "a", [4, 5]], "the view keeps its record alive"
+    del tags
+
+
+def test_storing_a_packed_value_elsewhere_copies_it(native_baseline: int) -> None:
+    record = cohive.Map({"tags": ["x", ("y", 2.5)], "s": "text", "f": 1.25})
+    tags = record["tags"]
+    holder = cohive.Map({"t": tags, 1: tags[1]})  # a HAMT: heap copies
+    ref = cohive.Ref("packed-copies", default=None)
+    ref.set(tags)
+    q = cohive.Queue()
+    q.put(tags)
+    got = q.get(timeout=10)
+    joined = cohive.Map({"x": 0}).update(record)
+    edited = record.set("more", 1)
+    del record, tags
+    gc.collect()
+    assert holder["t"] == ["x", ("y", 2.5)] and holder[1] == ("y", 2.5)
+    assert ref.get() == ["x", ("y", 2.5)] and got == ["x", ("y", 2.5)]
+    assert joined["tags"] == ["x", ("y", 2.5)] and joined["s"] == "text" and joined["f"] == 1.25
+    assert edited["tags"] == ["x", ("y", 2.5)] and form(edited) == "hamt"
+    assert {cohive.Map({"k": ["x"], "n": 1})["k"]: 1}[cohive.FrozenList(["x"])] == 1
+    del holder, ref, q, got, joined, edited
+
+
+def test_a_record_with_more_externs_than_it_holds_is_a_hamt(native_baseline: int) -> None:
+    many = {f"k{i}": {"nested": i} for i in range(64)}  # 64 nested dicts: one extern each
+    m = cohive.Map(many)
+    assert form(m) == "hamt" and m == many
+    few = {f"k{i}": {"nested": i} for i in range(63)}
+    assert form(cohive.Map(few)) == "record" and cohive.Map(few) == few
+    del m
+
+
+def test_a_record_too_big_to_pack_keeps_big_values_apart(native_baseline: int) -> None:
+    big = {f"k{i}": "z" * 3000 for i in range(30)}  # 90 KB of strs: beyond a record's 64 KiB
+    m = cohive.Map(big)
+    assert m == big and dict(m) == big
+    nested = {"a": [list(range(60)) for _ in range(60)], "b": "x" * 60000}
+    assert cohive.Map(nested) == nested
+    del m
+
+
+def test_refused_values_inside_packed_lists_name_their_path(native_baseline: int) -> None:
+    with pytest.raises(TypeError, match=r"\['tags'\]\[1\]\[0\]"):
+        cohive.Map({"tags": ["ok", [object()]], "n": 1})
+    deep: Any = 1
+    for _ in range(300):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nesting deeper"):
+        cohive.Map({"deep": deep, "n": 1})
+
+
+class Shrinker:
+    """Its registered encode empties the list being packed."""
+
+
+shrinking: list[Any] = []
+cohive.register(Shrinker, lambda s: shrinking.clear() or 0, lambda v: Shrinker())
+
+
+def test_a_list_changed_while_packing_is_refused() -> None:
+    cohive.freeze(Shrinker())  # from here on the class's frozen name is cached (not a leak)
+    gc.collect()
+    before = cohive.native_bytes()
+    shrinking.extend([Shrinker(), 1, 2])
+    with pytest.raises(RuntimeError, match="the list changed size while being frozen"):
+        cohive.Map({"l": shrinking, "n": 1})
+    gc.collect()
+    assert cohive.native_bytes() == before
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(values, st.lists(values, max_size=70), st.text(), st.lists(st.text(max_size=40), max_size=5)))
+def test_any_value_packed_equals_it_unpacked(value: Any) -> None:
+    record, hamt = both(value)
+    assert record == hamt and hash(record) == hash(hamt)
+    assert record["v"] == hamt["v"] and hash(record["v"]) == hash(hamt["v"])
+    assert record.thaw() == hamt.thaw()
+    assert pickle.loads(pickle.dumps(record)) == record
+    assert cohive.Map({"again": record["v"]})["again"] == hamt["v"]
