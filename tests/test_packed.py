@@ -162,3 +162,38 @@ def test_any_value_packed_equals_it_unpacked(value: Any) -> None:
     assert record.thaw() == hamt.thaw()
     assert pickle.loads(pickle.dumps(record)) == record
     assert cohive.Map({"again": record["v"]})["again"] == hamt["v"]
+
+
+class Counted:
+    """Counts how often its registered encode runs."""
+
+
+encodes: list[int] = []
+cohive.register(Counted, lambda c: encodes.append(1) or 0, lambda v: Counted())
+
+
+def test_a_dict_that_cannot_be_a_record_is_frozen_once() -> None:
+    cohive.freeze(Counted())  # from here on the class's frozen name is cached (not a leak)
+    gc.collect()
+    before = cohive.native_bytes()
+    encodes.clear()
+    m = cohive.Map({f"k{i}": Counted() for i in range(64)})  # 64 externs: more than a record holds
+    assert form(m) == "hamt" and len(encodes) == 64
+    nested: dict[str, Any] = {"leaf": Counted()}
+    for _ in range(6):  # each level: 63 dicts and the next level, so a record at no level
+        nested = {f"d{i}": {"x": i} for i in range(63)} | {"next": nested}
+    encodes.clear()
+    assert form(cohive.Map(nested)) == "hamt" and len(encodes) == 1
+    del m
+    gc.collect()
+    assert cohive.native_bytes() == before
+
+
+def test_a_big_list_in_a_record_is_shared_not_copied(native_baseline: int) -> None:
+    tags = cohive.Map({"tags": ["x" * 900] * 64, "n": 1})["tags"]  # 58 KB: stays a heap list
+    before = cohive.native_bytes()
+    holders = [cohive.Map({"t": tags}) for _ in range(10)]
+    assert cohive.native_bytes() - before < 10 * 200  # a holder and a reference each
+    small = cohive.Map({"tags": ["x"] * 64, "n": 1})["tags"]  # packed: copied when stored (a few hundred bytes)
+    assert cohive.Map({"t": small})["t"] == small
+    del holders, tags, small

@@ -68,12 +68,11 @@ def test_storing_a_small_view_stores_a_private_copy(native_baseline: int) -> Non
     before = cohive.native_bytes()
     holder = cohive.Map({"r": m["k3"]})
     copied = cohive.native_bytes() - before
-    shared = cohive.Map({"r": cohive.Map({"a": 1})})  # a holder and one reference: about 30 bytes
-    assert copied > 100 + cohive.native_bytes() - before - copied  # the record and its nested one, copied
+    assert copied > 100  # the record and its nested record, not one reference (a holder: about 30 bytes)
     del m
     gc.collect()
     assert holder["r"] == {"i": 3, "tags": ["t", 3], "addr": {"city": "c3"}}
-    del holder, shared
+    del holder
 
 
 def test_storing_a_big_view_shares_it() -> None:

@@ -27,7 +27,7 @@ BUILD = textwrap.dedent(
     m = cohive.Map({
         f"user:{i}": {
             "name": f"name {i}", "age": i, "ratio": i / 7, "big": 1 << 80,
-            "tags": ["a", f"t{i}", ("x", i)], "addr": {"city": "c" * (i % 9), "geo": [i, -i]},
+            "tags": ["a", f"t{i}", ("x", i), {"in": i}, 1 << 70], "addr": {"city": "c" * (i % 9), "geo": [i, -i]},
             "seen": frozenset({i, "i"}),
         }
         for i in range(500)
@@ -83,7 +83,10 @@ READ_PATHS = {
     "hash": "for k in keys: hash(m[k]); hash(m[k]['tags']); hash(m[k]['addr'])\nhash(m)",
     "repr": "for k in keys: repr(m[k]); repr(m[k]['tags']); repr(m[k].items())",
     "thaw": "for k in keys: assert m[k].thaw() == plain[k] and cohive.thaw(m[k]) == plain[k]; m[k]['tags'].thaw()",
-    "list_search": "for k in keys: t = m[k]['tags']; t.index('a'); t.count('a'); ('x', 3) in t; t[1:]; t[::-1]",
+    "list_search": (
+        "probe = cohive.Map({1: 2})\n"
+        "for k in keys: t = m[k]['tags']; t.index('a'); t.count('a'); ('x', 3) in t; t[1:]; t[::-1]; t in probe; probe.get(t)"
+    ),
     "pickle": "for k in keys: assert pickle.loads(pickle.dumps(m[k])) == m[k]",
     "freeze": "for k in keys: assert cohive.freeze(m[k]) == m[k] and cohive.freeze([m[k]])[0] == m[k]",
     "insert_into_map": (

@@ -408,7 +408,7 @@ static int pack(freezer *f, ch_packer *pk, PyObject *o, unsigned *depth)
 {
     PyTypeObject *tp = Py_TYPE(o);
     *depth = 0;
-    if (tp == &PyUnicode_Type && ch_pack_room(pk, 6 + (size_t)PyUnicode_GET_LENGTH(o) * PyUnicode_KIND(o))) {
+    if (tp == &PyUnicode_Type && ch_pack_str_fits(pk, (size_t)PyUnicode_GET_LENGTH(o) * PyUnicode_KIND(o))) {
         if (ch_pack_str(pk, str_flag(o), PyUnicode_DATA(o), (size_t)PyUnicode_GET_LENGTH(o)) < 0)
             return PyErr_NoMemory(), -1;
         return 0;
@@ -443,7 +443,7 @@ static int pack(freezer *f, ch_packer *pk, PyObject *o, unsigned *depth)
             if (d + 1 > *depth)
                 *depth = d + 1;
         }
-        if (rc == 0 && !ch_pack_room(pk, 0))
+        if (rc == 0 && !ch_pack_seq_fits(pk, &s))
             rc = 1;
         if (rc != 0) {
             ch_pack_undo(pk, mark);
@@ -468,23 +468,53 @@ static int pack(freezer *f, ch_packer *pk, PyObject *o, unsigned *depth)
     return rc < 0 ? (PyErr_NoMemory(), -1) : rc;
 }
 
+/* At most how many externs packing `o` can take (see pack): a value that
+ * may not pack counts one, a list or tuple that may the most of one and
+ * what its items take. */
+static Py_ssize_t externs_at_most(PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    if (tp == &PyUnicode_Type)
+        return (size_t)PyUnicode_GET_LENGTH(o) * PyUnicode_KIND(o) > CH_PACK_STR_BYTES;
+    if (tp == &PyLong_Type) {
+        int overflow;
+        long long i = PyLong_AsLongLongAndOverflow(o, &overflow);
+        return overflow || !ch_fits_smallint(i);
+    }
+    if (o == Py_None || o == Py_True || o == Py_False || tp == &PyFloat_Type)
+        return 0;
+    if ((tp == &PyList_Type || tp == &PyTuple_Type) && Py_SIZE(o) <= CH_PACK_SEQ_MAX) {
+        Py_ssize_t n = 0;
+        for (Py_ssize_t i = 0; i < Py_SIZE(o) && n <= CH_PACK_MAX_EXTERNS; i++)
+            n += externs_at_most(tp == &PyList_Type ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i));
+        return n > 1 ? n : 1;
+    }
+    return 1;
+}
+
 /* A dict of 1..CH_RECORD_MAX exact str keys as a record (map.h), without
  * freezing its keys (shape_of_keys): its values are packed into the record
  * (packed.h), so a record of scalars, strs and small lists of them is one
  * allocation.  Returns 1 for a dict that is not a record (or whose keys do
- * not fit the stack room, or whose values do not fit a record: they are
- * then frozen again as a HAMT's), 0, or -1 with an error. */
+ * not fit the stack room, or whose values may need more externs than a
+ * record holds), 0, or -1 with an error.  (Only a registered encode that
+ * changes a list's items while it is packed can make a record overflow
+ * once started: its values are then frozen again, as a HAMT's.) */
 static int freeze_record(freezer *f, PyObject *o, ch_val *out)
 {
     Py_ssize_t n = PyDict_GET_SIZE(o), pos = 0, i = 0;
     if (n < 1 || n > CH_RECORD_MAX)
         return 1;
     PyObject *held[CH_RECORD_MAX], *k, *v;
+    Py_ssize_t externs = 0;
     while (PyDict_Next(o, &pos, &k, &v)) {
         if (!PyUnicode_CheckExact(k))
             return 1;
         held[i++] = k;
+        externs += externs_at_most(v);
     }
+    if (externs > CH_PACK_MAX_EXTERNS) /* decided before anything is frozen, so nothing is frozen twice */
+        return 1;
     ch_shape *shape;
     uint8_t positions[CH_RECORD_MAX];
     int rc = shape_of_keys(f->st, held, n, &shape, positions);
@@ -515,11 +545,10 @@ static int freeze_record(freezer *f, PyObject *o, ch_val *out)
     }
     for (i = 0; i < n; i++)
         Py_DECREF(held[i]);
-    bool too_big = false;
     ch_record *r = NULL;
     if (rc == 0) {
-        r = ch_record_from_packer(shape, starts, &pk, (uint16_t)(depth + 1), &too_big);
-        if (r == NULL && !too_big) {
+        r = ch_record_from_packer(shape, starts, &pk, (uint16_t)(depth + 1));
+        if (r == NULL) {
             PyErr_NoMemory();
             rc = -1;
         }

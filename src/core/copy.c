@@ -63,10 +63,12 @@ static ch_val copy(ch_val v)
     return ch_from_ptr(c);
 }
 
+static ch_val copy_or_share_extern(ch_val v, void *limit) { return ch_copy_or_share(v, *(size_t *)limit); }
+
 ch_val ch_copy_or_share(ch_val v, size_t limit)
 {
-    if (ch_is_packed(v)) /* lives only as long as its record */
-        return ch_unpack(v);
+    if (ch_is_packed(v)) /* lives only as long as its record: always copied (at most CH_PACK_SEQ_BYTES) */
+        return ch_unpack_with(v, copy_or_share_extern, &limit);
     if (!fits(v, &limit)) {
         ch_incref(v);
         return v;

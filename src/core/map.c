@@ -41,8 +41,7 @@ bool ch_map_iter_next(ch_map_iter *it, ch_val *key, ch_val *val)
     return true;
 }
 
-ch_record *ch_record_from_packer(ch_shape *shape, const uint32_t *starts, ch_packer *pk, uint16_t depth,
-                                 bool *too_big)
+ch_record *ch_record_from_packer(ch_shape *shape, const uint32_t *starts, ch_packer *pk, uint16_t depth)
 {
     uint32_t n = shape->len;
     size_t words = sizeof(ch_record) + pk->nextern * sizeof(ch_val);
@@ -51,9 +50,8 @@ ch_record *ch_record_from_packer(ch_shape *shape, const uint32_t *starts, ch_pac
     bool wide = head + pk->len > 0xff;
     if (wide)
         head = (words + 2 * (n + 1) + align - 1) & ~(align - 1);
-    size_t size = head + pk->len;
-    *too_big = size > CH_PACK_MAX_BYTES;
-    ch_record *r = *too_big ? NULL : ch_new_object(size, CH_MAP);
+    size_t size = head + pk->len; /* at most 0xffff: see CH_PACK_MAX_BYTES */
+    ch_record *r = ch_new_object(size, CH_MAP);
     if (r == NULL) {
         ch_decref(ch_from_ptr(shape));
         return NULL;
@@ -110,14 +108,13 @@ static ch_map *build_record(ch_entry *entries, size_t n, uint16_t depth, bool *n
         starts[positions[i]] = (uint32_t)pk.len;
         rc = ch_pack_value(&pk, entries[i].val);
     }
-    bool too_big = false;
     ch_record *r = NULL;
     if (rc == 0)
-        r = ch_record_from_packer(shape, starts, &pk, depth, &too_big);
+        r = ch_record_from_packer(shape, starts, &pk, depth);
     else
         ch_decref(ch_from_ptr(shape));
     ch_packer_done(&pk);
-    *not_record = rc > 0 || too_big;
+    *not_record = rc > 0;
     if (r != NULL)
         ch_entries_release(entries, n); /* the record holds what it needs of them */
     return (ch_map *)r;

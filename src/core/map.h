@@ -77,10 +77,8 @@ bool ch_map_iter_next(ch_map_iter *it, ch_val *key, ch_val *val);
 
 /* A record of `shape` (the reference is stolen, also on failure) whose
  * value at position i is the item the packer wrote at starts[i]; it takes
- * the packer's externs.  NULL when out of memory, or with *too_big when the
- * record would pass CH_PACK_MAX_BYTES (the packer then keeps its externs). */
-ch_record *ch_record_from_packer(ch_shape *shape, const uint32_t *starts, ch_packer *pk, uint16_t depth,
-                                 bool *too_big);
+ * the packer's externs.  NULL when out of memory. */
+ch_record *ch_record_from_packer(ch_shape *shape, const uint32_t *starts, ch_packer *pk, uint16_t depth);
 
 /* A map of `n` entries nesting `depth` deep: a record when the keys are
  * 1..CH_RECORD_MAX distinct strs, else a HAMT (ch_hamt_build).  Takes the

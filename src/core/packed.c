@@ -32,12 +32,18 @@
 
 /* --- reading ----------------------------------------------------------------- */
 
-ch_val ch_unpack(ch_val v)
+static ch_val share(ch_val v, void *unused)
 {
-    if (!ch_is_packed(v)) {
-        ch_incref(v);
-        return v;
-    }
+    ch_incref(v);
+    return v;
+}
+
+ch_val ch_unpack(ch_val v) { return ch_unpack_with(v, share, NULL); }
+
+ch_val ch_unpack_with(ch_val v, ch_val (*keep)(ch_val, void *), void *ctx)
+{
+    if (!ch_is_packed(v))
+        return keep(v, ctx);
     switch (ch_kind(v)) {
     case CH_FLOAT:
         return ch_float_new(ch_float_of(v));
@@ -52,7 +58,7 @@ ch_val ch_unpack(ch_val v)
             return CH_NOVALUE;
         unsigned depth = 0;
         for (uint32_t i = 0; i < items.len; i++) {
-            ch_val item = ch_unpack(ch_items_at(&items, i));
+            ch_val item = ch_unpack_with(ch_items_at(&items, i), keep, ctx);
             if (item == CH_NOVALUE) {
                 ch_decref(ch_from_ptr(s));
                 return CH_NOVALUE;
@@ -221,7 +227,7 @@ static int pack_seq(ch_packer *pk, ch_val v)
         ch_pack_seq_item(pk, &s);
         rc = ch_pack_value(pk, seq->items[i]);
     }
-    if (rc == 0 && !ch_pack_room(pk, 0))
+    if (rc == 0 && !ch_pack_seq_fits(pk, &s))
         rc = 1;
     if (rc != 0)
         ch_pack_undo(pk, mark);
@@ -239,7 +245,7 @@ int ch_pack_value(ch_packer *pk, ch_val v)
     const ch_head *o = ch_ptr(v);
     if (o->type == CH_FLOAT)
         return ch_pack_float(pk, ((const ch_float *)o)->value);
-    if (o->type == CH_STR && ch_pack_room(pk, 6 + (size_t)((const ch_str *)o)->len * 4)) {
+    if (o->type == CH_STR && ch_pack_str_fits(pk, (size_t)((const ch_str *)o)->len * ch_str_width((const ch_str *)o))) {
         const ch_str *s = (const ch_str *)o;
         return ch_pack_str(pk, s->h.flags, s->data, s->len);
     }

@@ -168,6 +168,9 @@ static inline ch_val ch_items_at(const ch_items *s, uint32_t i)
 /* A new reference to a heap value equal to `v` (for a packed word a copy,
  * for anything else `v` itself); CH_NOVALUE when out of memory. */
 ch_val ch_unpack(ch_val v);
+/* The same, with `keep(x, ctx)` making the reference for every value that
+ * is not packed (the externs and immediates inside `v`, or `v` itself). */
+ch_val ch_unpack_with(ch_val v, ch_val (*keep)(ch_val, void *), void *ctx);
 
 /* --- writing ---------------------------------------------------------------- */
 
@@ -176,7 +179,15 @@ ch_val ch_unpack(ch_val v);
  * function returns 0, or -1 when out of memory (the packer is then failed,
  * and ch_packer_done still releases it). */
 #define CH_PACK_MAX_EXTERNS 63
-#define CH_PACK_MAX_BYTES 0xff00
+/* The items' bytes, leaving room for the record's head (header, shape, 63
+ * externs, 65 two-byte offsets, alignment) within 16-bit offsets. */
+#define CH_PACK_MAX_BYTES (0xffff - 1024)
+/* Strs of more code unit bytes, and lists and tuples that would pack to
+ * more bytes, stay heap objects (externs).  A list read from a record is
+ * copied wherever it is stored, so packed ones stay small enough to copy
+ * (copy.h); a big str is read by copying its text anyway. */
+#define CH_PACK_STR_BYTES 512
+#define CH_PACK_SEQ_BYTES 4096
 
 typedef struct {
     uint8_t *buf;
@@ -191,7 +202,7 @@ typedef struct {
 void ch_packer_init(ch_packer *pk);
 void ch_packer_done(ch_packer *pk); /* releases the buffer and the externs */
 
-/* Whether an int is packed (else it is an extern big int). */
+/* `i` must be a small int (ch_fits_smallint); bigger ones are extern big ints. */
 int ch_pack_int(ch_packer *pk, int64_t i);
 int ch_pack_const(ch_packer *pk, ch_val v); /* None, False or True */
 int ch_pack_float(ch_packer *pk, double d);
@@ -199,10 +210,10 @@ int ch_pack_str(ch_packer *pk, int flags, const void *data, size_t len);
 /* An extern: steals the reference.  Returns 1 (having released it) when the
  * packer already holds CH_PACK_MAX_EXTERNS. */
 int ch_pack_extern(ch_packer *pk, ch_val v);
-/* Any value: immediates and heap strs and floats packed, lists and tuples
- * of at most CH_PACK_SEQ_MAX items packed item by item, the rest externs
- * (a new reference).  Returns 1 when the packer is out of room (externs or
- * bytes), having written nothing. */
+/* Any value: immediates, floats and strs that fit packed, lists and tuples
+ * of at most CH_PACK_SEQ_MAX items packed item by item when they fit, the
+ * rest externs (a new reference).  Returns 1 when the packer holds
+ * CH_PACK_MAX_EXTERNS externs already, having written nothing. */
 int ch_pack_value(ch_packer *pk, ch_val v);
 
 /* Sequences: begin, then pack each item at the packer's offset `at` reports,
@@ -227,7 +238,16 @@ typedef struct {
 static inline ch_pack_mark ch_pack_here(const ch_packer *pk) { return (ch_pack_mark){pk->len, pk->nextern}; }
 void ch_pack_undo(ch_packer *pk, ch_pack_mark mark);
 
-/* Whether `bytes` more bytes keep the packing within CH_PACK_MAX_BYTES. */
-static inline bool ch_pack_room(const ch_packer *pk, size_t bytes) { return pk->len + bytes <= CH_PACK_MAX_BYTES; }
+/* Whether a str of `nbytes` code unit bytes is packed (else it is an extern). */
+static inline bool ch_pack_str_fits(const ch_packer *pk, size_t nbytes)
+{
+    return nbytes <= CH_PACK_STR_BYTES && pk->len + 9 + nbytes <= CH_PACK_MAX_BYTES;
+}
+
+/* Whether the sequence `s` just packed may stay packed. */
+static inline bool ch_pack_seq_fits(const ch_packer *pk, const ch_pack_seq *s)
+{
+    return pk->len - s->start <= CH_PACK_SEQ_BYTES && pk->len <= CH_PACK_MAX_BYTES;
+}
 
 #endif
