@@ -197,3 +197,58 @@ def test_a_big_list_in_a_record_is_shared_not_copied(native_baseline: int) -> No
     small = cohive.Map({"tags": ["x"] * 64, "n": 1})["tags"]  # packed: copied when stored (a few hundred bytes)
     assert cohive.Map({"t": small})["t"] == small
     del holders, tags, small
+
+
+def test_records_nest_inside_records(native_baseline: int) -> None:
+    import datetime as dt
+
+    value = {"addr": {"city": "Oslo", "geo": [59.9, 10.7], "when": dt.date(2026, 1, 2), "deeper": {"x": {"y": 1}}},
+             "n": 1}
+    m = cohive.Map({"u": value})
+    rec, addr = m["u"], m["u"]["addr"]
+    assert form(rec) == form(addr) == form(addr["deeper"]["x"]) == "record"
+    assert addr == value["addr"] and addr == cohive.Map().update(value["addr"]) and rec.thaw() == value
+    assert hash(addr) == hash(cohive.Map().update(value["addr"])) and repr(addr).startswith("cohive.Map(")
+    assert pickle.loads(pickle.dumps(addr)) == addr and json.loads(cohive.to_json(addr["deeper"])) == {"x": {"y": 1}}
+    stored = cohive.Map({"a": addr, "x": addr["deeper"]["x"]})  # copies: records on their own
+    edited, joined = addr.set("zip", "0150"), {"more": 1} | addr
+    q = cohive.Queue()
+    q.put(addr)
+    del m, rec
+    gc.collect()
+    assert addr["geo"][1] == 10.7 and addr["when"] == dt.date(2026, 1, 2), "the view keeps the outer record alive"
+    assert stored["a"] == value["addr"] and form(stored["a"]) == "record" and stored["x"] == {"y": 1}
+    assert edited["zip"] == "0150" and edited["city"] == "Oslo" and joined["deeper"] == {"x": {"y": 1}}
+    assert q.get(timeout=10) == value["addr"]
+    del addr, stored, edited, joined, q
+
+
+def test_records_nest_only_so_deep(native_baseline: int) -> None:
+    deep: Any = {"leaf": "x"}
+    for i in range(20):
+        deep = {"next": deep, "i": i}
+    m = cohive.Map(deep)
+    walk = m
+    for i in reversed(range(20)):
+        assert walk["i"] == i and form(walk) == "record"
+        walk = walk["next"]
+    assert walk == {"leaf": "x"} and m.thaw() == deep and m == cohive.Map(deep)
+    del m, walk
+
+
+@pytest.mark.parametrize("value", [b"", b"abc", b"\x00\xff" * 10, b"x" * 600, set(), frozenset(), {1, 2, "a"},
+                                   frozenset({(1, 2), "x", 2**70, frozenset({3})}), set(range(70)), {1.5, -0.0}])
+def test_bytes_and_sets_pack_too(native_baseline: int, value: Any) -> None:
+    record, hamt = both(value)
+    got = record["v"]
+    assert got == value and got == hamt["v"] and type(got) is type(hamt["v"])
+    assert hash(record) == hash(hamt) and record == hamt and hamt == record
+    assert record.thaw() == {"v": value, "n": 1} and type(record.thaw()["v"]) is type(value)
+    assert pickle.loads(pickle.dumps(record)) == record and type(pickle.loads(pickle.dumps(record)).thaw()["v"]) is type(value)
+    if isinstance(value, (set, frozenset)) and len(value) < 64:
+        assert 1.5 in value or cohive.Map({"in": got, "n": 0})["in"] == value
+        kept = cohive.Map().set("k", cohive.FrozenList([record["v"]])[0])
+        assert kept["k"] == value
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        cohive.to_json(record)
+    del record, hamt, got

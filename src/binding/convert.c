@@ -400,11 +400,64 @@ static int shape_of_keys(cohive_state *st, PyObject **held, Py_ssize_t n, ch_sha
     return rc;
 }
 
-/* Packs `o` into the record being built (packed.h), with its depth in
- * *depth: scalars, strs, floats, and lists and tuples of up to
- * CH_PACK_SEQ_MAX items in place, anything else frozen as an extern.
- * Returns 0, -1 with an error, or 1 when the record is out of room. */
-static int pack(freezer *f, ch_packer *pk, PyObject *o, unsigned *depth)
+/* Records and lists nest inside a record at most this deep; deeper ones
+ * are externs.  Bounds the counting below, which runs before freezing
+ * has refused cycles. */
+#define PACK_NESTING 8
+
+/* At most how many externs packing `o`, `level` containers deep in a
+ * record, can take (see pack): a value that may not pack counts one, a
+ * list, tuple or dict that may, the most of one and what its items take
+ * (a record packed inside owns its shape too). */
+static Py_ssize_t externs_at_most(PyObject *o, int level)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    if (tp == &PyUnicode_Type)
+        return (size_t)PyUnicode_GET_LENGTH(o) * PyUnicode_KIND(o) > CH_PACK_STR_BYTES;
+    if (tp == &PyLong_Type) {
+        int overflow;
+        long long i = PyLong_AsLongLongAndOverflow(o, &overflow);
+        return overflow || !ch_fits_smallint(i);
+    }
+    if (o == Py_None || o == Py_True || o == Py_False || tp == &PyFloat_Type)
+        return 0;
+    if (tp == &PyBytes_Type)
+        return PyBytes_GET_SIZE(o) > CH_PACK_STR_BYTES;
+    if (level >= PACK_NESTING)
+        return 1;
+    Py_ssize_t n = 0;
+    if ((tp == &PyList_Type || tp == &PyTuple_Type) && Py_SIZE(o) <= CH_PACK_SEQ_MAX) {
+        for (Py_ssize_t i = 0; i < Py_SIZE(o) && n <= CH_PACK_MAX_EXTERNS; i++)
+            n += externs_at_most(tp == &PyList_Type ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i), level + 1);
+    } else if ((tp == &PySet_Type || tp == &PyFrozenSet_Type) && PySet_GET_SIZE(o) <= CH_PACK_SEQ_MAX) {
+        PyObject *it = PyObject_GetIter(o), *item; /* iterating a set runs no Python code */
+        if (it == NULL) {
+            PyErr_Clear(); /* freezing it will meet the same error and report it */
+            return 1;
+        }
+        while (n <= CH_PACK_MAX_EXTERNS && (item = PyIter_Next(it)) != NULL) {
+            n += externs_at_most(item, level + 1);
+            Py_DECREF(item);
+        }
+        Py_DECREF(it);
+        PyErr_Clear();
+    } else if (PyDict_CheckExact(o) && PyDict_GET_SIZE(o) <= CH_RECORD_MAX) {
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        n = 1;
+        while (n <= CH_PACK_MAX_EXTERNS && PyDict_Next(o, &pos, &k, &v))
+            n += externs_at_most(v, level + 1);
+    }
+    return n > 1 ? n : 1;
+}
+
+/* Packs `o`, `level` containers deep, into the record being built
+ * (packed.h), with its depth in *depth: scalars, strs, floats, and lists,
+ * tuples and records of up to CH_PACK_SEQ_MAX items in place, anything else
+ * frozen as an extern.  It never takes more externs than externs_at_most
+ * counts.  Returns 0, -1 with an error, or 1 when the record is out of
+ * room. */
+static int pack(freezer *f, ch_packer *pk, PyObject *o, int level, unsigned *depth)
 {
     PyTypeObject *tp = Py_TYPE(o);
     *depth = 0;
@@ -422,13 +475,13 @@ static int pack(freezer *f, ch_packer *pk, PyObject *o, unsigned *depth)
         return ch_pack_const(pk, o == Py_None ? CH_NONE : o == Py_True ? CH_TRUE : CH_FALSE) < 0 ? (PyErr_NoMemory(), -1) : 0;
     } else if (tp == &PyFloat_Type) {
         return ch_pack_float(pk, PyFloat_AS_DOUBLE(o)) < 0 ? (PyErr_NoMemory(), -1) : 0;
-    } else if ((tp == &PyList_Type || tp == &PyTuple_Type) && Py_SIZE(o) <= CH_PACK_SEQ_MAX) {
+    } else if ((tp == &PyList_Type || tp == &PyTuple_Type) && Py_SIZE(o) <= CH_PACK_SEQ_MAX && level < PACK_NESTING) {
         Py_ssize_t n = Py_SIZE(o);
         if (freezer_enter(f, o) < 0)
             return -1;
         ch_pack_mark mark = ch_pack_here(pk);
         ch_pack_seq s;
-        int rc = ch_pack_seq_begin(pk, &s, tp == &PyList_Type ? CH_LIST : CH_TUPLE, (uint32_t)n) < 0 ? (PyErr_NoMemory(), -1) : 0;
+        int rc = ch_pack_seq_begin(pk, &s, tp == &PyList_Type ? CH_LIST : CH_TUPLE, 0, (uint32_t)n) < 0 ? (PyErr_NoMemory(), -1) : 0;
         for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
             freezer_step(f, STEP_INDEX, NULL, i);
             if (Py_SIZE(o) != n) { /* freezing a rich item ran code that changed the list */
@@ -438,7 +491,7 @@ static int pack(freezer *f, ch_packer *pk, PyObject *o, unsigned *depth)
             PyObject *item = Py_NewRef(tp == &PyList_Type ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i));
             unsigned d;
             ch_pack_seq_item(pk, &s);
-            rc = pack(f, pk, item, &d);
+            rc = pack(f, pk, item, level + 1, &d);
             Py_DECREF(item);
             if (d + 1 > *depth)
                 *depth = d + 1;
@@ -460,36 +513,28 @@ static int pack(freezer *f, ch_packer *pk, PyObject *o, unsigned *depth)
         }
         /* Too big to pack: a heap list or tuple, held as an extern. */
     }
+    /* Anything else is frozen, then packed when it can be (a record, a set,
+     * bytes) and takes no more externs than counted, else held as an extern. */
+    Py_ssize_t allowed = externs_at_most(o, level);
     ch_val v;
     if (freezer_freeze(f, o, false, &v) < 0)
         return -1;
     *depth = ch_depth(v);
+    int kind = ch_kind(v);
+    if (level < PACK_NESTING && (kind == CH_MAP || kind == CH_SET || kind == CH_BYTES)) {
+        ch_pack_mark mark = ch_pack_here(pk);
+        int rc = ch_pack_value(pk, v);
+        if (rc == 0 && (Py_ssize_t)(pk->nextern - mark.nextern) > allowed) {
+            ch_pack_undo(pk, mark);
+            rc = 1;
+        }
+        if (rc <= 0) {
+            ch_decref(v);
+            return rc < 0 ? (PyErr_NoMemory(), -1) : 0;
+        }
+    }
     int rc = ch_pack_extern(pk, v);
     return rc < 0 ? (PyErr_NoMemory(), -1) : rc;
-}
-
-/* At most how many externs packing `o` can take (see pack): a value that
- * may not pack counts one, a list or tuple that may the most of one and
- * what its items take. */
-static Py_ssize_t externs_at_most(PyObject *o)
-{
-    PyTypeObject *tp = Py_TYPE(o);
-    if (tp == &PyUnicode_Type)
-        return (size_t)PyUnicode_GET_LENGTH(o) * PyUnicode_KIND(o) > CH_PACK_STR_BYTES;
-    if (tp == &PyLong_Type) {
-        int overflow;
-        long long i = PyLong_AsLongLongAndOverflow(o, &overflow);
-        return overflow || !ch_fits_smallint(i);
-    }
-    if (o == Py_None || o == Py_True || o == Py_False || tp == &PyFloat_Type)
-        return 0;
-    if ((tp == &PyList_Type || tp == &PyTuple_Type) && Py_SIZE(o) <= CH_PACK_SEQ_MAX) {
-        Py_ssize_t n = 0;
-        for (Py_ssize_t i = 0; i < Py_SIZE(o) && n <= CH_PACK_MAX_EXTERNS; i++)
-            n += externs_at_most(tp == &PyList_Type ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i));
-        return n > 1 ? n : 1;
-    }
-    return 1;
 }
 
 /* A dict of 1..CH_RECORD_MAX exact str keys as a record (map.h), without
@@ -511,7 +556,7 @@ static int freeze_record(freezer *f, PyObject *o, ch_val *out)
         if (!PyUnicode_CheckExact(k))
             return 1;
         held[i++] = k;
-        externs += externs_at_most(v);
+        externs += externs_at_most(v, 0);
     }
     if (externs > CH_PACK_MAX_EXTERNS) /* decided before anything is frozen, so nothing is frozen twice */
         return 1;
@@ -538,7 +583,7 @@ static int freeze_record(freezer *f, PyObject *o, ch_val *out)
         starts[positions[i]] = (uint32_t)pk.len;
         unsigned d;
         Py_INCREF(v);
-        rc = pack(f, &pk, v, &d);
+        rc = pack(f, &pk, v, 0, &d);
         Py_DECREF(v);
         if (d > depth)
             depth = d;
@@ -789,8 +834,12 @@ static PyObject *read_seq(cohive_state *st, ch_val v, PyObject *owner,
  * from `owner`, or, with no owner, a handle taking its own reference. */
 static PyObject *read_view(PyTypeObject *type, ch_head *o, PyObject *owner)
 {
-    if (owner == NULL)
-        ch_incref(ch_from_ptr(o));
+    if (owner == NULL) {
+        ch_val own = ch_unpack(ch_from_ptr(o)); /* a reference, or a copy of a record inside another */
+        if (own == CH_NOVALUE)
+            return PyErr_NoMemory();
+        o = ch_ptr(own);
+    }
     return cohive_new_view(type, o, owner);
 }
 
@@ -808,10 +857,20 @@ static PyObject *read_packed(cohive_state *st, ch_val v, PyObject *owner)
             memcpy(PyUnicode_DATA(r), t.data, (size_t)t.len * ch_text_width(t));
         return r;
     }
+    case CH_BYTES: {
+        ch_text t = ch_str_text(v);
+        return PyBytes_FromStringAndSize((const char *)t.data, t.len);
+    }
     case CH_FLOAT:
         return PyFloat_FromDouble(ch_float_of(v));
     case CH_TUPLE:
         return read_seq(st, v, owner, cohive_read_in);
+    case CH_SET: {
+        PyObject *items = read_seq(st, v, owner, cohive_read_in);
+        PyObject *r = items != NULL ? PyFrozenSet_New(items) : NULL;
+        Py_XDECREF(items);
+        return r;
+    }
     default:
         if (owner != NULL)
             return cohive_new_view(st->FrozenList_Type, (ch_head *)(uintptr_t)v, owner);
@@ -913,7 +972,7 @@ PyObject *cohive_thaw(cohive_state *st, ch_val v, PyObject *owner)
         PyObject *items = read_seq(st, v, owner, cohive_read_in);
         PyObject *r = NULL;
         if (items != NULL)
-            r = ch_ptr(v)->flags & CH_SET_FROM_SET ? PySet_New(items) : PyFrozenSet_New(items);
+            r = ch_items_of(v).flags & CH_SET_FROM_SET ? PySet_New(items) : PyFrozenSet_New(items);
         Py_XDECREF(items);
         return r;
     }

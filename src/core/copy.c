@@ -67,7 +67,7 @@ static ch_val copy_or_share_extern(ch_val v, void *limit) { return ch_copy_or_sh
 
 ch_val ch_copy_or_share(ch_val v, size_t limit)
 {
-    if (ch_is_packed(v)) /* lives only as long as its record: always copied (at most CH_PACK_SEQ_BYTES) */
+    if (ch_is_inside(v)) /* lives only as long as its record: always copied (at most CH_PACK_SEQ_BYTES) */
         return ch_unpack_with(v, copy_or_share_extern, &limit);
     if (!fits(v, &limit)) {
         ch_incref(v);

@@ -79,9 +79,12 @@ static void encode(writer *w, ch_val v)
         put(w, &(double){ch_float_of(v)}, 8);
         return;
     case CH_TUPLE:
-    case CH_LIST: {
+    case CH_LIST:
+    case CH_SET: {
         ch_items s = ch_items_of(v);
-        put_u8(w, s.type == CH_TUPLE ? T_TUPLE : T_LIST);
+        put_u8(w, s.type == CH_TUPLE ? T_TUPLE : s.type == CH_LIST ? T_LIST : T_SET);
+        if (s.type == CH_SET)
+            put_u8(w, (unsigned)s.flags);
         put_u32(w, s.len);
         for (uint32_t i = 0; i < s.len; i++)
             encode(w, ch_items_at(&s, i));
@@ -102,15 +105,6 @@ static void encode(writer *w, ch_val v)
         put_u32(w, ((const ch_bigint *)o)->len);
         put(w, ((const ch_bigint *)o)->data, ((const ch_bigint *)o)->len);
         break;
-    case CH_SET: {
-        const ch_seq *s = (const ch_seq *)o;
-        put_u8(w, T_SET);
-        put_u8(w, o->flags);
-        put_u32(w, s->len);
-        for (uint32_t i = 0; i < s->len; i++)
-            encode(w, s->items[i]);
-        break;
-    }
     case CH_MAP: {
         const ch_map *m = (const ch_map *)o;
         ch_map_iter it;

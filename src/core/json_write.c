@@ -516,6 +516,8 @@ static int write_value(ch_json_writer *w, ch_val v)
         return ch_json_write_raw(w, "false", 5);
     switch (ch_kind(v)) {
     case 0:
+    case CH_BYTES: /* json.dumps refuses them too */
+    case CH_SET:
         return fail(w, CH_JSON_UNSUPPORTED, v);
     case CH_STR:
         return write_str_value(w, v);

@@ -45,7 +45,7 @@ ch_record *ch_record_from_packer(ch_shape *shape, const uint32_t *starts, ch_pac
 {
     uint32_t n = shape->len;
     size_t words = sizeof(ch_record) + pk->nextern * sizeof(ch_val);
-    size_t align = pk->aligned ? 4 : 1; /* items at a multiple of 4 when they hold wide code units */
+    size_t align = pk->align; /* the items' offsets in the buffer are what they are in memory */
     size_t head = (words + (n + 1) + align - 1) & ~(align - 1);
     bool wide = head + pk->len > 0xff;
     if (wide)
@@ -70,6 +70,8 @@ ch_record *ch_record_from_packer(ch_shape *shape, const uint32_t *starts, ch_pac
     memcpy(bytes + head, pk->buf, pk->len);
     for (unsigned j = 0; j < pk->nextern; j++) { /* each extern item: how far back its word is */
         r->ext[j] = pk->externs[j];
+        if (pk->extern_at[j] == CH_PACK_OWNED)
+            continue;
         size_t item = head + pk->extern_at[j], word = sizeof(ch_record) + j * sizeof(ch_val);
         memcpy(bytes + item + 1, &(uint16_t){(uint16_t)(item - word)}, 2);
     }

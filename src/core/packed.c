@@ -16,6 +16,11 @@
  *   0x8a, 0x8b   a list, a tuple: a u16 count n, then n + 1 u16 offsets from
  *                the tag byte (where each item starts and where the last
  *                ends), then the items
+ *   0x8d         bytes: a u32 length, then the bytes
+ *   0x8e, 0x8f   a set, a frozenset: as a list, its items in hash order
+ *   0x8c         a record: zero bytes up to a multiple of 8, then a record
+ *                object (map.h) whose count is 0 and whose externs are
+ *                the outer record's, so reading it is reading a record
  *   0xa0..0xbf   an ASCII str of 0..31 characters, then its bytes
  *
  * So the 5-field record `{"name": "user 7", "email": "user7@example.com",
@@ -27,6 +32,7 @@
  */
 #include <stdlib.h>
 
+#include "map.h"
 #include "packed.h"
 #include "value.h"
 
@@ -40,10 +46,33 @@ static ch_val share(ch_val v, void *unused)
 
 ch_val ch_unpack(ch_val v) { return ch_unpack_with(v, share, NULL); }
 
+/* A record on its own equal to `r`, a record inside another. */
+static ch_val repack_record(const ch_record *r, ch_val (*keep)(ch_val, void *), void *ctx)
+{
+    ch_packer pk;
+    ch_packer_init_with(&pk, keep, ctx);
+    ch_shape *shape = (ch_shape *)ch_ptr(r->shape);
+    uint32_t starts[CH_RECORD_MAX];
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i < shape->len; i++) {
+        starts[i] = (uint32_t)pk.len;
+        rc = ch_pack_value(&pk, ch_record_value(r, i));
+    }
+    ch_record *copy = NULL;
+    if (rc == 0) { /* it fitted inside another record: it fits on its own */
+        ch_incref(r->shape);
+        copy = ch_record_from_packer(shape, starts, &pk, r->h.aux);
+    }
+    ch_packer_done(&pk);
+    return copy != NULL ? ch_from_ptr(copy) : CH_NOVALUE;
+}
+
 ch_val ch_unpack_with(ch_val v, ch_val (*keep)(ch_val, void *), void *ctx)
 {
-    if (!ch_is_packed(v))
+    if (!ch_is_inside(v))
         return keep(v, ctx);
+    if (!ch_is_packed(v))
+        return repack_record((const ch_record *)ch_ptr(v), keep, ctx);
     switch (ch_kind(v)) {
     case CH_FLOAT:
         return ch_float_new(ch_float_of(v));
@@ -51,11 +80,16 @@ ch_val ch_unpack_with(ch_val v, ch_val (*keep)(ch_val, void *), void *ctx)
         ch_text t = ch_str_text(v);
         return ch_str_new(t.flags, t.data, t.len);
     }
-    default: {
+    case CH_BYTES: {
+        ch_text t = ch_str_text(v);
+        return ch_bytes_new(t.data, t.len);
+    }
+    default: { /* the items of a set keep their order: their hashes are the same */
         ch_items items = ch_items_of(v);
         ch_seq *s = ch_seq_new((ch_type)items.type, items.len);
         if (s == NULL)
             return CH_NOVALUE;
+        s->h.flags = (uint8_t)items.flags;
         unsigned depth = 0;
         for (uint32_t i = 0; i < items.len; i++) {
             ch_val item = ch_unpack_with(ch_items_at(&items, i), keep, ctx);
@@ -75,14 +109,18 @@ ch_val ch_unpack_with(ch_val v, ch_val (*keep)(ch_val, void *), void *ctx)
 
 /* --- writing ----------------------------------------------------------------- */
 
-void ch_packer_init(ch_packer *pk)
+void ch_packer_init_with(ch_packer *pk, ch_val (*keep)(ch_val, void *), void *ctx)
 {
     pk->buf = pk->room;
     pk->len = 0;
     pk->cap = sizeof pk->room;
     pk->nextern = 0;
-    pk->aligned = false;
+    pk->align = 1;
+    pk->keep = keep;
+    pk->keep_ctx = ctx;
 }
+
+void ch_packer_init(ch_packer *pk) { ch_packer_init_with(pk, share, NULL); }
 
 void ch_pack_undo(ch_packer *pk, ch_pack_mark mark)
 {
@@ -163,7 +201,8 @@ int ch_pack_str(ch_packer *pk, int flags, const void *data, size_t len)
      * bytes after the length: the record starts its items at a multiple of
      * 4 (ch_record_from_packer), so an offset here is one in memory. */
     size_t width = flags == CH_STR_ASCII ? 1 : (size_t)flags, pad = (width - (pk->len + 6) % width) % width;
-    pk->aligned |= width > 1;
+    if (width > 1 && pk->align < 4)
+        pk->align = 4;
     uint8_t *at = grow(pk, 6 + pad + nbytes);
     if (at == NULL)
         return -1;
@@ -173,6 +212,18 @@ int ch_pack_str(ch_packer *pk, int flags, const void *data, size_t len)
     memcpy(at + 2, &n, sizeof n);
     memset(at + 6, 0, pad);
     memcpy(at + 6 + pad, data, nbytes);
+    return 0;
+}
+
+int ch_pack_bytes(ch_packer *pk, const void *data, size_t len)
+{
+    uint8_t *at = grow(pk, 5 + len);
+    if (at == NULL)
+        return -1;
+    uint32_t n = (uint32_t)len;
+    at[0] = CH_PK_BYTES;
+    memcpy(at + 1, &n, sizeof n);
+    memcpy(at + 5, data, len);
     return 0;
 }
 
@@ -191,7 +242,19 @@ int ch_pack_extern(ch_packer *pk, ch_val v)
     return 0;
 }
 
-int ch_pack_seq_begin(ch_packer *pk, ch_pack_seq *s, int type, uint32_t n)
+/* Makes the record own `v` (stolen) with no item referring to it. */
+static int own(ch_packer *pk, ch_val v)
+{
+    if (pk->nextern == CH_PACK_MAX_EXTERNS) {
+        ch_decref(v);
+        return 1;
+    }
+    pk->extern_at[pk->nextern] = CH_PACK_OWNED;
+    pk->externs[pk->nextern++] = v;
+    return 0;
+}
+
+int ch_pack_seq_begin(ch_packer *pk, ch_pack_seq *s, int type, int flags, uint32_t n)
 {
     s->start = pk->len;
     s->nextern = pk->nextern;
@@ -201,7 +264,10 @@ int ch_pack_seq_begin(ch_packer *pk, ch_pack_seq *s, int type, uint32_t n)
     if (at == NULL)
         return -1;
     uint16_t count = (uint16_t)n;
-    at[0] = type == CH_LIST ? CH_PK_LIST : CH_PK_TUPLE;
+    at[0] = type == CH_LIST    ? CH_PK_LIST
+            : type == CH_TUPLE ? CH_PK_TUPLE
+            : flags & CH_SET_FROM_SET ? CH_PK_SET
+                                      : CH_PK_FROZENSET;
     memcpy(at + 1, &count, sizeof count);
     return 0;
 }
@@ -216,16 +282,16 @@ void ch_pack_seq_item(ch_packer *pk, ch_pack_seq *s) { set_offset(pk, s, s->i++)
 
 void ch_pack_seq_end(ch_packer *pk, ch_pack_seq *s) { set_offset(pk, s, s->n); }
 
-/* A heap list or tuple, item by item; 1 when it does not fit. */
+/* A list, tuple or set (heap or packed), item by item; 1 when it does not fit. */
 static int pack_seq(ch_packer *pk, ch_val v)
 {
-    const ch_seq *seq = (const ch_seq *)ch_ptr(v);
+    ch_items items = ch_items_of(v);
     ch_pack_mark mark = ch_pack_here(pk);
     ch_pack_seq s;
-    int rc = ch_pack_seq_begin(pk, &s, seq->h.type, seq->len);
-    for (uint32_t i = 0; rc == 0 && i < seq->len; i++) {
+    int rc = ch_pack_seq_begin(pk, &s, items.type, items.flags, items.len);
+    for (uint32_t i = 0; rc == 0 && i < items.len; i++) {
         ch_pack_seq_item(pk, &s);
-        rc = ch_pack_value(pk, seq->items[i]);
+        rc = ch_pack_value(pk, ch_items_at(&items, i));
     }
     if (rc == 0 && !ch_pack_seq_fits(pk, &s))
         rc = 1;
@@ -236,24 +302,77 @@ static int pack_seq(ch_packer *pk, ch_val v)
     return rc;
 }
 
+int ch_pack_record(ch_packer *pk, const ch_head *o)
+{
+    const ch_record *src = (const ch_record *)o;
+    uint32_t n = ch_record_shape(src)->len;
+    ch_pack_mark mark = ch_pack_here(pk);
+    size_t pad = (8 - (pk->len + 1) % 8) % 8;
+    if (grow(pk, 1 + pad + sizeof(ch_record) + 2 * ((size_t)n + 1)) == NULL)
+        return -1;
+    pk->align = 8; /* the record object must sit at a multiple of 8 in memory */
+    size_t start = mark.len + 1 + pad;
+    pk->buf[mark.len] = CH_PK_RECORD;
+    memset(pk->buf + mark.len + 1, 0, pad);
+    ch_record head = {{0, CH_MAP, CH_MAP_RECORD | CH_RECORD_WIDE, src->h.aux}, src->shape};
+    memcpy(pk->buf + start, &head, sizeof head); /* count 0: inside this record (ch_is_inside) */
+    ch_incref(src->shape);
+    int rc = own(pk, src->shape);
+    for (uint32_t i = 0; rc == 0 && i <= n; i++) {
+        uint16_t at = (uint16_t)(pk->len - start);
+        memcpy(pk->buf + start + sizeof head + 2 * (size_t)i, &at, sizeof at);
+        if (i < n)
+            rc = ch_pack_value(pk, ch_record_value(src, i));
+    }
+    if (rc == 0 && (pk->len - start > CH_PACK_SEQ_BYTES || pk->len > CH_PACK_MAX_BYTES))
+        rc = 1;
+    if (rc != 0)
+        ch_pack_undo(pk, mark);
+    return rc;
+}
+
 int ch_pack_value(ch_packer *pk, ch_val v)
 {
     if (ch_is_smallint(v))
         return ch_pack_int(pk, ch_smallint_value(v));
-    if (!ch_is_ptr(v))
+    switch (ch_kind(v)) {
+    case 0:
         return ch_pack_const(pk, v);
-    const ch_head *o = ch_ptr(v);
-    if (o->type == CH_FLOAT)
-        return ch_pack_float(pk, ((const ch_float *)o)->value);
-    if (o->type == CH_STR && ch_pack_str_fits(pk, (size_t)((const ch_str *)o)->len * ch_str_width((const ch_str *)o))) {
-        const ch_str *s = (const ch_str *)o;
-        return ch_pack_str(pk, s->h.flags, s->data, s->len);
+    case CH_FLOAT:
+        return ch_pack_float(pk, ch_float_of(v));
+    case CH_STR: {
+        ch_text t = ch_str_text(v);
+        if (ch_pack_str_fits(pk, (size_t)t.len * ch_text_width(t)))
+            return ch_pack_str(pk, t.flags, t.data, t.len);
+        break;
     }
-    if ((o->type == CH_LIST || o->type == CH_TUPLE) && ((const ch_seq *)o)->len <= CH_PACK_SEQ_MAX) {
-        int rc = pack_seq(pk, v);
-        if (rc <= 0)
-            return rc;
+    case CH_BYTES: {
+        ch_text t = ch_str_text(v);
+        if (!(t.flags & CH_BYTES_FROM_BUFFER) && t.len <= CH_PACK_STR_BYTES && pk->len + 5 + t.len <= CH_PACK_MAX_BYTES)
+            return ch_pack_bytes(pk, t.data, t.len);
+        break;
     }
-    ch_incref(v);
-    return ch_pack_extern(pk, v);
+    case CH_LIST:
+    case CH_TUPLE:
+    case CH_SET:
+        if (ch_items_of(v).len <= CH_PACK_SEQ_MAX) {
+            int rc = pack_seq(pk, v);
+            if (rc <= 0)
+                return rc;
+        }
+        break;
+    case CH_MAP:
+        if (ch_map_is_record((const ch_map *)ch_ptr(v))) {
+            int rc = ch_pack_record(pk, ch_ptr(v));
+            if (rc <= 0)
+                return rc;
+        }
+        break;
+    default:
+        break;
+    }
+    if (pk->nextern == CH_PACK_MAX_EXTERNS)
+        return 1;
+    ch_val ref = ch_is_inside(v) ? ch_unpack_with(v, pk->keep, pk->keep_ctx) : pk->keep(v, pk->keep_ctx);
+    return ref == CH_NOVALUE ? -1 : ch_pack_extern(pk, ref);
 }

@@ -38,6 +38,10 @@ enum {
                             (aligned to their width: latin1 is width 1) */
     CH_PK_LIST = 0x8a,   /* then a u16 count n and n + 1 u16 offsets from the tag */
     CH_PK_TUPLE = 0x8b,  /*   byte: where each item starts, and where the last ends */
+    CH_PK_RECORD = 0x8c, /* then zero bytes to a multiple of 8, then a record (map.h) */
+    CH_PK_BYTES = 0x8d,  /* then a u32 length and the bytes */
+    CH_PK_SET = 0x8e,    /* a set, a frozenset: as a list, the items in the order */
+    CH_PK_FROZENSET = 0x8f, /*   of their hashes (as a heap set's) */
     CH_PK_ASCII = 0xa0,  /* 0xa0 + length (0..31), then that many ASCII bytes */
     CH_PK_ASCII_MAX = 31,
 };
@@ -89,18 +93,34 @@ static inline ch_val ch_packed_value(const uint8_t *p)
         memcpy(&x, p - ch_load_u16(p + 1), sizeof x);
         return x;
     }
+    case CH_PK_RECORD: /* a record object inside this one: a pointer, but never counted */
+        return (ch_val)(((uintptr_t)p + 8) & ~(uintptr_t)7);
     default:
         return ch_packed_word(p);
     }
 }
 
 /* The type of any value: a heap object's, or the one a packed item stands
- * for (CH_STR, CH_FLOAT, CH_LIST or CH_TUPLE); 0 for immediates. */
+ * for (CH_STR, CH_BYTES, CH_FLOAT, CH_LIST, CH_TUPLE or CH_SET); 0 for
+ * immediates. */
 static inline int ch_kind(ch_val v)
 {
     if (ch_is_packed(v)) {
-        uint8_t tag = *ch_packed_item(v);
-        return tag == CH_PK_FLOAT ? CH_FLOAT : tag == CH_PK_LIST ? CH_LIST : tag == CH_PK_TUPLE ? CH_TUPLE : CH_STR;
+        switch (*ch_packed_item(v)) {
+        case CH_PK_FLOAT:
+            return CH_FLOAT;
+        case CH_PK_LIST:
+            return CH_LIST;
+        case CH_PK_TUPLE:
+            return CH_TUPLE;
+        case CH_PK_BYTES:
+            return CH_BYTES;
+        case CH_PK_SET:
+        case CH_PK_FROZENSET:
+            return CH_SET;
+        default:
+            return CH_STR;
+        }
     }
     return ch_is_ptr(v) ? ch_ptr(v)->type : 0;
 }
@@ -114,14 +134,19 @@ typedef struct {
 
 static inline unsigned ch_text_width(ch_text t) { return t.flags == CH_STR_ASCII ? 1 : (unsigned)t.flags; }
 
-/* The text of a str or bytes value, heap or packed. */
+/* The text of a str or bytes value, heap or packed (a bytes' flags are its
+ * heap flags, 0 when packed). */
 static inline ch_text ch_str_text(ch_val v)
 {
     if (ch_is_packed(v)) {
         const uint8_t *p = ch_packed_item(v);
+        uint32_t len;
+        if (*p == CH_PK_BYTES) {
+            memcpy(&len, p + 1, sizeof len);
+            return (ch_text){0, len, p + 5};
+        }
         if (*p != CH_PK_STR)
             return (ch_text){CH_STR_ASCII, (uint32_t)(*p - CH_PK_ASCII), p + 1};
-        uint32_t len;
         memcpy(&len, p + 2, sizeof len);
         uintptr_t data = (uintptr_t)(p + 6), width = p[1] == CH_STR_ASCII ? 1 : p[1];
         return (ch_text){p[1], len, (const unsigned char *)((data + width - 1) & ~(width - 1))};
@@ -143,6 +168,7 @@ static inline double ch_float_of(ch_val v)
 /* The items of a tuple, list or set, heap or packed. */
 typedef struct {
     int type;
+    int flags; /* a set's CH_SET_FROM_SET */
     uint32_t len;
     const ch_val *heap;   /* a heap sequence's items, or NULL */
     const uint8_t *packed; /* a packed one's tag byte */
@@ -152,10 +178,11 @@ static inline ch_items ch_items_of(ch_val v)
 {
     if (ch_is_packed(v)) {
         const uint8_t *p = ch_packed_item(v);
-        return (ch_items){*p == CH_PK_LIST ? CH_LIST : CH_TUPLE, ch_load_u16(p + 1), NULL, p};
+        int type = *p == CH_PK_LIST ? CH_LIST : *p == CH_PK_TUPLE ? CH_TUPLE : CH_SET;
+        return (ch_items){type, *p == CH_PK_SET ? CH_SET_FROM_SET : 0, ch_load_u16(p + 1), NULL, p};
     }
     const ch_seq *s = (const ch_seq *)ch_ptr(v);
-    return (ch_items){s->h.type, s->len, s->items, NULL};
+    return (ch_items){s->h.type, s->h.flags, s->len, s->items, NULL};
 }
 
 static inline ch_val ch_items_at(const ch_items *s, uint32_t i)
@@ -165,8 +192,17 @@ static inline ch_val ch_items_at(const ch_items *s, uint32_t i)
     return ch_packed_value(s->packed + ch_load_u16(s->packed + 3 + 2 * (size_t)i));
 }
 
-/* A new reference to a heap value equal to `v` (for a packed word a copy,
- * for anything else `v` itself); CH_NOVALUE when out of memory. */
+/* Whether `v` lives inside a record: a packed word, or a record nested in
+ * another (never reference counted, so never to be stored as it is). */
+static inline bool ch_is_inside(ch_val v)
+{
+    return ch_is_packed(v) ||
+           (ch_is_ptr(v) && atomic_load_explicit(&ch_ptr(v)->refcnt, memory_order_relaxed) == 0);
+}
+
+/* A new reference to a heap value equal to `v` (for a value inside a
+ * record a copy, for anything else `v` itself); CH_NOVALUE when out of
+ * memory. */
 ch_val ch_unpack(ch_val v);
 /* The same, with `keep(x, ctx)` making the reference for every value that
  * is not packed (the externs and immediates inside `v`, or `v` itself). */
@@ -193,13 +229,20 @@ typedef struct {
     uint8_t *buf;
     size_t len, cap;
     ch_val externs[CH_PACK_MAX_EXTERNS]; /* owned */
-    uint16_t extern_at[CH_PACK_MAX_EXTERNS]; /* where each one's reference was written */
+    uint16_t extern_at[CH_PACK_MAX_EXTERNS]; /* where each one's reference was written, or CH_PACK_OWNED */
     unsigned nextern;
-    bool aligned; /* holds 2- or 4-byte code units, aligned as if the buffer started at a multiple of 4 */
+    unsigned align; /* what the buffer's offsets are aligned for: 1, 4 (wide code units), 8 (records) */
+    ch_val (*keep)(ch_val, void *); /* makes the reference of a value packed as an extern */
+    void *keep_ctx;
     _Alignas(8) uint8_t room[512]; /* the buffer, until it needs more */
 } ch_packer;
 
+#define CH_PACK_OWNED 0xffff
+
+/* A packer whose externs take a reference (share); ch_packer_init_with
+ * makes them with `keep` instead. */
 void ch_packer_init(ch_packer *pk);
+void ch_packer_init_with(ch_packer *pk, ch_val (*keep)(ch_val, void *), void *ctx);
 void ch_packer_done(ch_packer *pk); /* releases the buffer and the externs */
 
 /* `i` must be a small int (ch_fits_smallint); bigger ones are extern big ints. */
@@ -207,12 +250,14 @@ int ch_pack_int(ch_packer *pk, int64_t i);
 int ch_pack_const(ch_packer *pk, ch_val v); /* None, False or True */
 int ch_pack_float(ch_packer *pk, double d);
 int ch_pack_str(ch_packer *pk, int flags, const void *data, size_t len);
+int ch_pack_bytes(ch_packer *pk, const void *data, size_t len); /* len at most CH_PACK_STR_BYTES */
 /* An extern: steals the reference.  Returns 1 (having released it) when the
  * packer already holds CH_PACK_MAX_EXTERNS. */
 int ch_pack_extern(ch_packer *pk, ch_val v);
-/* Any value: immediates, floats and strs that fit packed, lists and tuples
- * of at most CH_PACK_SEQ_MAX items packed item by item when they fit, the
- * rest externs (a new reference).  Returns 1 when the packer holds
+/* Any value (heap, packed or inside a record): immediates, floats and strs
+ * that fit packed, lists, tuples and records of at most CH_PACK_SEQ_MAX
+ * items packed item by item when they fit in CH_PACK_SEQ_BYTES, the rest
+ * externs (made by the packer's `keep`).  Returns 1 when the packer holds
  * CH_PACK_MAX_EXTERNS externs already, having written nothing. */
 int ch_pack_value(ch_packer *pk, ch_val v);
 
@@ -225,9 +270,15 @@ typedef struct {
     uint32_t n, i;
 } ch_pack_seq;
 
-int ch_pack_seq_begin(ch_packer *pk, ch_pack_seq *s, int type, uint32_t n);
+/* `type` CH_LIST, CH_TUPLE or CH_SET (with `flags` its CH_SET_FROM_SET). */
+int ch_pack_seq_begin(ch_packer *pk, ch_pack_seq *s, int type, int flags, uint32_t n);
 void ch_pack_seq_item(ch_packer *pk, ch_pack_seq *s); /* before each item */
 void ch_pack_seq_end(ch_packer *pk, ch_pack_seq *s);
+
+/* A record packed inside the one being built, from a record `r` (heap or
+ * inside another): its items repacked, its shape owned by the outer record.
+ * 0, -1 out of memory, or 1 when it does not fit (nothing written). */
+int ch_pack_record(ch_packer *pk, const ch_head *r);
 
 /* Where the packer stands, to go back to it (dropping externs taken since). */
 typedef struct {

@@ -303,11 +303,11 @@ static uint64_t hash_entries_commutative(ch_val v)
 {
     /* Sets and maps: a sum of scrambled item hashes, so order never matters. */
     uint64_t sum = 0;
-    if (ch_type_of(v) == CH_SET) {
-        const ch_seq *s = (const ch_seq *)ch_ptr(v);
-        for (uint32_t i = 0; i < s->len; i++)
-            sum += ch_mix64(hash_raw(s->items[i]));
-        return ch_mix64(sum ^ CH_SEED_SET ^ s->len);
+    if (ch_kind(v) == CH_SET) {
+        ch_items s = ch_items_of(v);
+        for (uint32_t i = 0; i < s.len; i++)
+            sum += ch_mix64(hash_raw(ch_items_at(&s, i)));
+        return ch_mix64(sum ^ CH_SEED_SET ^ s.len);
     }
     const ch_map *m = (const ch_map *)ch_ptr(v);
     ch_map_iter it;
@@ -418,8 +418,15 @@ static uint64_t hash_raw(ch_val v)
         ch_text t = ch_str_text(v);
         return ch_hash_bytes(t.data, (size_t)t.len * ch_text_width(t), CH_SEED_STR);
     }
+    case CH_BYTES: {
+        ch_text t = ch_str_text(v);
+        return ch_hash_bytes(t.data, t.len, CH_SEED_BYTES);
+    }
     case CH_FLOAT:
         return ch_hash_number(ch_numres_double(ch_float_of(v)));
+    case CH_SET:
+    case CH_MAP:
+        return hash_entries_commutative(v);
     case CH_TUPLE:
     case CH_LIST: {
         ch_items s = ch_items_of(v);
@@ -433,17 +440,10 @@ static uint64_t hash_raw(ch_val v)
     }
     const ch_head *o = ch_ptr(v); /* packed values are all above */
     switch (o->type) {
-    case CH_BYTES: {
-        const ch_str *s = (const ch_str *)o;
-        return ch_hash_bytes(s->data, s->len, CH_SEED_BYTES);
-    }
     case CH_COMPLEX:
         return ch_hash_complex(((const ch_complex *)o)->real, ((const ch_complex *)o)->imag);
     case CH_BIGINT:
         return ch_hash_number(ch_numres_bigint(((const ch_bigint *)o)->data, ((const ch_bigint *)o)->len));
-    case CH_SET:
-    case CH_MAP:
-        return hash_entries_commutative(v);
     case CH_REF: /* equal only to itself: its name, or its address, will do */
     case CH_QUEUE:
     case CH_LOCK:
@@ -597,19 +597,19 @@ static bool number_eq(const number *a, const number *b)
     }
 }
 
-static bool set_contains(const ch_seq *set, ch_val item)
+static bool set_contains(const ch_items *set, ch_val item)
 {
     uint64_t h = ch_hash(item);
     uint32_t lo = 0, hi = set->len;
     while (lo < hi) { /* first index whose hash is >= h */
         uint32_t mid = lo + (hi - lo) / 2;
-        if (ch_hash(set->items[mid]) < h)
+        if (ch_hash(ch_items_at(set, mid)) < h)
             lo = mid + 1;
         else
             hi = mid;
     }
-    for (; lo < set->len && ch_hash(set->items[lo]) == h; lo++)
-        if (ch_eq(set->items[lo], item))
+    for (; lo < set->len && ch_hash(ch_items_at(set, lo)) == h; lo++)
+        if (ch_eq(ch_items_at(set, lo), item))
             return true;
     return false;
 }
@@ -659,6 +659,10 @@ bool ch_eq(ch_val a, ch_val b)
         ch_text s = ch_str_text(a), t = ch_str_text(b);
         return s.len == t.len && s.flags == t.flags && memcmp(s.data, t.data, (size_t)s.len * ch_text_width(s)) == 0;
     }
+    case CH_BYTES: { /* bytes from a buffer equal bytes, as bytearray does */
+        ch_text s = ch_str_text(a), t = ch_str_text(b);
+        return s.len == t.len && memcmp(s.data, t.data, s.len) == 0;
+    }
     case CH_TUPLE:
     case CH_LIST: {
         ch_items s = ch_items_of(a), t = ch_items_of(b);
@@ -669,15 +673,20 @@ bool ch_eq(ch_val a, ch_val b)
                 return false;
         return true;
     }
+    case CH_SET: {
+        ch_items s = ch_items_of(a), t = ch_items_of(b);
+        if (s.len != t.len)
+            return false;
+        for (uint32_t i = 0; i < s.len; i++)
+            if (!set_contains(&t, ch_items_at(&s, i)))
+                return false;
+        return true;
+    }
     default:
         break;
     }
     const ch_head *x = ch_ptr(a), *y = ch_ptr(b); /* packed values are all above */
     switch (kind) {
-    case CH_BYTES: { /* bytes from a buffer equal bytes, as bytearray does */
-        const ch_str *s = (const ch_str *)x, *t = (const ch_str *)y;
-        return s->len == t->len && memcmp(s->data, t->data, s->len) == 0;
-    }
     case CH_TIME:
         return time_eq((const ch_time *)x, (const ch_time *)y);
     case CH_DECIMAL: { /* neither equals an int or float (unwrap) */
@@ -693,15 +702,6 @@ bool ch_eq(ch_val a, ch_val b)
     case CH_INSTANCE: {
         const ch_instance *s = (const ch_instance *)x, *t = (const ch_instance *)y;
         return x->flags == y->flags && ch_eq(s->cls, t->cls) && ch_eq(s->payload, t->payload);
-    }
-    case CH_SET: {
-        const ch_seq *s = (const ch_seq *)x, *t = (const ch_seq *)y;
-        if (s->len != t->len)
-            return false;
-        for (uint32_t i = 0; i < s->len; i++)
-            if (!set_contains(t, s->items[i]))
-                return false;
-        return true;
     }
     case CH_MAP:
         return map_eq((const ch_map *)x, (const ch_map *)y);
