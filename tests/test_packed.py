@@ -252,3 +252,72 @@ def test_bytes_and_sets_pack_too(native_baseline: int, value: Any) -> None:
     with pytest.raises(TypeError, match="not JSON serializable"):
         cohive.to_json(record)
     del record, hamt, got
+
+
+def test_a_record_near_its_size_limit_reads_back_exactly(native_baseline: int) -> None:
+    big = "a" * 512
+    d: dict[str, Any] = {f"l{i}": [big] * 7 + [2**70 + j for j in range(4)] + ["b" * 423] for i in range(15)}
+    d["last"] = [big] * 5 + [2**70, 2**71, 2**72] + ["c" * 1000]
+    d |= {f"f{i}": i + 0.5 for i in range(48)}
+    m = cohive.Map(d)
+    assert all(m[k] == v for k, v in d.items()) and m.thaw() == d
+    as_json = {k: v for k, v in d.items() if k != "last"}
+    j = cohive.from_json(json.dumps(as_json))
+    assert all(j[k] == v for k, v in as_json.items()) and j.thaw() == as_json
+    del m, j
+
+
+def test_nested_lists_too_big_to_pack_are_frozen_once() -> None:
+    cohive.freeze(Counted())
+    value: Any = Counted()
+    for _ in range(16):
+        value = [{"l": value}] + ["s" * 512] * 8  # each level packs to more than 4 KiB
+    encodes.clear()
+    assert cohive.Map({"top": value, "n": 1})["n"] == 1 and len(encodes) == 1
+
+
+def test_a_nested_record_holding_many_externs_is_kept_as_it_is(native_baseline: int) -> None:
+    externs = cohive.Map({f"i{j}": 2**70 + j for j in range(61)})
+    m = cohive.Map({"a": 2**72, "x": {"e": externs, "b": 2**70, "c": 2**71}})
+    kept = [cohive.Map({"y": m["x"]})["y"], m.set("k", 1)["x"], cohive.Map().update(m)["x"], m["x"].set("k", 1)]
+    with m.mutate() as edit:
+        edit["z"] = 0
+    q = cohive.Queue()
+    q.put(m["x"])
+    kept.append(q.get(timeout=10))
+    for x in kept:
+        assert x["e"] == externs and x["c"] == 2**71
+    deep: Any = {"leaf": 1}
+    for _ in range(70):  # nested records each holding an extern: inlined until the record is full
+        deep = {"n": deep, "s": "x" * 40, "l": [1, 2**70]}
+    assert cohive.Map(deep) == cohive.from_json(json.dumps(deep)) and cohive.Map(deep).thaw() == deep
+    del m, kept, q, externs, x
+
+
+class Emptier:
+    """Its registered encode empties the dicts in `emptied`."""
+
+
+emptied: list[dict[str, Any]] = []
+cohive.register(Emptier, lambda e: [d.clear() for d in emptied] and 0, lambda v: Emptier())
+
+
+def test_a_dict_emptied_while_packing_is_refused() -> None:
+    cohive.freeze(Emptier())  # from here on the class's frozen name is cached (not a leak)
+    gc.collect()
+    before = cohive.native_bytes()
+    victim = {"a": 1, "e": Emptier(), "z": "zzz"}
+    emptied.append(victim)
+    with pytest.raises(RuntimeError, match="the dict changed size while being frozen"):
+        cohive.Map(victim)
+    emptied.clear()
+    gc.collect()
+    assert cohive.native_bytes() == before
+
+
+def test_a_record_of_many_big_values_freezes_each_once() -> None:
+    cohive.freeze(Counted())
+    d: dict[str, Any] = {f"l{i}": ["a" * 512] * 7 + [Counted() for _ in range(4)] + ["b" * 423] for i in range(15)}
+    d |= {f"s{i}": "a" * 512 for i in range(5)} | {f"t{i}": "t" * 100 for i in range(10)}
+    encodes.clear()
+    assert cohive.Map(d)["t3"] == "t" * 100 and len(encodes) == 60

@@ -401,62 +401,104 @@ static int shape_of_keys(cohive_state *st, PyObject **held, Py_ssize_t n, ch_sha
 }
 
 /* Records and lists nest inside a record at most this deep; deeper ones
- * are externs.  Bounds the counting below, which runs before freezing
- * has refused cycles. */
+ * are externs.  Bounds measure(), which runs before freezing has refused
+ * cycles. */
 #define PACK_NESTING 8
 
-/* At most how many externs packing `o`, `level` containers deep in a
- * record, can take (see pack): a value that may not pack counts one, a
- * list, tuple or dict that may, the most of one and what its items take
- * (a record packed inside owns its shape too). */
-static Py_ssize_t externs_at_most(PyObject *o, int level)
+/* The most packing a value can take: externs, and bytes of items; and
+ * whether it is packed at all or held as an extern (see pack). */
+typedef struct {
+    bool packed;
+    Py_ssize_t externs;
+    size_t bytes;
+} pack_bound;
+
+#define AS_EXTERN ((pack_bound){false, 1, 3})
+
+/* A list, tuple, set or dict's items added to *b; false when they cannot
+ * be packed. */
+static bool measure_items(PyObject *o, int level, pack_bound *b);
+
+/* The bound of `o`, `level` containers deep in a record (what pack does
+ * with it, measured on the Python objects before anything is frozen). */
+static pack_bound measure(PyObject *o, int level)
 {
     PyTypeObject *tp = Py_TYPE(o);
-    if (tp == &PyUnicode_Type)
-        return (size_t)PyUnicode_GET_LENGTH(o) * PyUnicode_KIND(o) > CH_PACK_STR_BYTES;
+    if (tp == &PyUnicode_Type) {
+        size_t nbytes = (size_t)PyUnicode_GET_LENGTH(o) * PyUnicode_KIND(o);
+        return nbytes <= CH_PACK_STR_BYTES ? (pack_bound){true, 0, 9 + nbytes} : AS_EXTERN;
+    }
     if (tp == &PyLong_Type) {
         int overflow;
         long long i = PyLong_AsLongLongAndOverflow(o, &overflow);
-        return overflow || !ch_fits_smallint(i);
+        return !overflow && ch_fits_smallint(i) ? (pack_bound){true, 0, 9} : AS_EXTERN;
     }
     if (o == Py_None || o == Py_True || o == Py_False || tp == &PyFloat_Type)
-        return 0;
+        return (pack_bound){true, 0, 9};
     if (tp == &PyBytes_Type)
-        return PyBytes_GET_SIZE(o) > CH_PACK_STR_BYTES;
-    if (level >= PACK_NESTING)
-        return 1;
-    Py_ssize_t n = 0;
-    if ((tp == &PyList_Type || tp == &PyTuple_Type) && Py_SIZE(o) <= CH_PACK_SEQ_MAX) {
-        for (Py_ssize_t i = 0; i < Py_SIZE(o) && n <= CH_PACK_MAX_EXTERNS; i++)
-            n += externs_at_most(tp == &PyList_Type ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i), level + 1);
-    } else if ((tp == &PySet_Type || tp == &PyFrozenSet_Type) && PySet_GET_SIZE(o) <= CH_PACK_SEQ_MAX) {
+        return (size_t)PyBytes_GET_SIZE(o) <= CH_PACK_STR_BYTES ? (pack_bound){true, 0, 5 + (size_t)PyBytes_GET_SIZE(o)}
+                                                                : AS_EXTERN;
+    pack_bound b = {true, 0, 0};
+    if (level >= PACK_NESTING || !measure_items(o, level, &b) || b.bytes > CH_PACK_SEQ_BYTES)
+        return AS_EXTERN;
+    return b;
+}
+
+static bool add(pack_bound *b, PyObject *item, int level)
+{
+    pack_bound m = measure(item, level + 1);
+    b->externs += m.externs;
+    b->bytes += m.bytes;
+    return b->bytes <= CH_PACK_SEQ_BYTES;
+}
+
+static bool measure_items(PyObject *o, int level, pack_bound *b)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    Py_ssize_t n;
+    if (tp == &PyList_Type || tp == &PyTuple_Type) {
+        if ((n = Py_SIZE(o)) > CH_PACK_SEQ_MAX)
+            return false;
+        b->bytes = 3 + 2 * ((size_t)n + 1);
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (!add(b, tp == &PyList_Type ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i), level))
+                return false;
+        return true;
+    }
+    if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
+        if ((n = PySet_GET_SIZE(o)) > CH_PACK_SEQ_MAX)
+            return false;
+        b->bytes = 3 + 2 * ((size_t)n + 1);
         PyObject *it = PyObject_GetIter(o), *item; /* iterating a set runs no Python code */
-        if (it == NULL) {
-            PyErr_Clear(); /* freezing it will meet the same error and report it */
-            return 1;
-        }
-        while (n <= CH_PACK_MAX_EXTERNS && (item = PyIter_Next(it)) != NULL) {
-            n += externs_at_most(item, level + 1);
+        bool fits = it != NULL;
+        while (fits && (item = PyIter_Next(it)) != NULL) {
+            fits = add(b, item, level);
             Py_DECREF(item);
         }
-        Py_DECREF(it);
-        PyErr_Clear();
-    } else if (PyDict_CheckExact(o) && PyDict_GET_SIZE(o) <= CH_RECORD_MAX) {
+        Py_XDECREF(it);
+        PyErr_Clear(); /* freezing it meets any error again, and reports it */
+        return fits;
+    }
+    if (tp == &PyDict_Type) { /* as a record inside: tag, alignment, header, offsets; its shape an extern */
+        if ((n = PyDict_GET_SIZE(o)) > CH_RECORD_MAX)
+            return false;
+        *b = (pack_bound){true, 1, 1 + 7 + sizeof(ch_record) + 2 * ((size_t)n + 1)};
         Py_ssize_t pos = 0;
         PyObject *k, *v;
-        n = 1;
-        while (n <= CH_PACK_MAX_EXTERNS && PyDict_Next(o, &pos, &k, &v))
-            n += externs_at_most(v, level + 1);
+        while (PyDict_Next(o, &pos, &k, &v))
+            if (!add(b, v, level))
+                return false;
+        return true;
     }
-    return n > 1 ? n : 1;
+    return false;
 }
 
 /* Packs `o`, `level` containers deep, into the record being built
- * (packed.h), with its depth in *depth: scalars, strs, floats, and lists,
- * tuples and records of up to CH_PACK_SEQ_MAX items in place, anything else
- * frozen as an extern.  It never takes more externs than externs_at_most
- * counts.  Returns 0, -1 with an error, or 1 when the record is out of
- * room. */
+ * (packed.h), with its depth in *depth: what measure() says packs, in
+ * place, anything else frozen as an extern; never more externs or bytes
+ * than measure() counts, unless a registered encode changes what is being
+ * packed.  Returns 0, -1 with an error, or 1 when the record is out of
+ * room (only then). */
 static int pack(freezer *f, ch_packer *pk, PyObject *o, int level, unsigned *depth)
 {
     PyTypeObject *tp = Py_TYPE(o);
@@ -475,7 +517,7 @@ static int pack(freezer *f, ch_packer *pk, PyObject *o, int level, unsigned *dep
         return ch_pack_const(pk, o == Py_None ? CH_NONE : o == Py_True ? CH_TRUE : CH_FALSE) < 0 ? (PyErr_NoMemory(), -1) : 0;
     } else if (tp == &PyFloat_Type) {
         return ch_pack_float(pk, PyFloat_AS_DOUBLE(o)) < 0 ? (PyErr_NoMemory(), -1) : 0;
-    } else if ((tp == &PyList_Type || tp == &PyTuple_Type) && Py_SIZE(o) <= CH_PACK_SEQ_MAX && level < PACK_NESTING) {
+    } else if ((tp == &PyList_Type || tp == &PyTuple_Type) && measure(o, level).packed) {
         Py_ssize_t n = Py_SIZE(o);
         if (freezer_enter(f, o) < 0)
             return -1;
@@ -511,20 +553,21 @@ static int pack(freezer *f, ch_packer *pk, PyObject *o, int level, unsigned *dep
             ch_pack_seq_end(pk, &s);
             return 0;
         }
-        /* Too big to pack: a heap list or tuple, held as an extern. */
+        /* An encode changed it while it was packed: a heap list or tuple, held as an extern. */
     }
-    /* Anything else is frozen, then packed when it can be (a record, a set,
-     * bytes) and takes no more externs than counted, else held as an extern. */
-    Py_ssize_t allowed = externs_at_most(o, level);
+    /* Anything else is frozen, then packed when measure() says it may be (a
+     * record, a set, bytes) and takes no more externs than it counted, else
+     * held as an extern. */
+    pack_bound bound = measure(o, level);
     ch_val v;
     if (freezer_freeze(f, o, false, &v) < 0)
         return -1;
     *depth = ch_depth(v);
     int kind = ch_kind(v);
-    if (level < PACK_NESTING && (kind == CH_MAP || kind == CH_SET || kind == CH_BYTES)) {
+    if (bound.packed && (kind == CH_MAP || kind == CH_SET || kind == CH_BYTES)) {
         ch_pack_mark mark = ch_pack_here(pk);
         int rc = ch_pack_value(pk, v);
-        if (rc == 0 && (Py_ssize_t)(pk->nextern - mark.nextern) > allowed) {
+        if (rc == 0 && (Py_ssize_t)(pk->nextern - mark.nextern) > bound.externs) {
             ch_pack_undo(pk, mark);
             rc = 1;
         }
@@ -541,24 +584,27 @@ static int pack(freezer *f, ch_packer *pk, PyObject *o, int level, unsigned *dep
  * freezing its keys (shape_of_keys): its values are packed into the record
  * (packed.h), so a record of scalars, strs and small lists of them is one
  * allocation.  Returns 1 for a dict that is not a record (or whose keys do
- * not fit the stack room, or whose values may need more externs than a
- * record holds), 0, or -1 with an error.  (Only a registered encode that
- * changes a list's items while it is packed can make a record overflow
- * once started: its values are then frozen again, as a HAMT's.) */
+ * not fit the stack room, or whose values may need more externs or bytes
+ * than a record holds), 0, or -1 with an error.  (Only a registered encode
+ * that changes what is being packed can make a record overflow once
+ * started: its values are then frozen again, as a HAMT's.) */
 static int freeze_record(freezer *f, PyObject *o, ch_val *out)
 {
     Py_ssize_t n = PyDict_GET_SIZE(o), pos = 0, i = 0;
     if (n < 1 || n > CH_RECORD_MAX)
         return 1;
     PyObject *held[CH_RECORD_MAX], *k, *v;
-    Py_ssize_t externs = 0;
+    pack_bound all = {true, 0, 0};
     while (PyDict_Next(o, &pos, &k, &v)) {
         if (!PyUnicode_CheckExact(k))
             return 1;
         held[i++] = k;
-        externs += externs_at_most(v, 0);
+        pack_bound b = measure(v, 0);
+        all.externs += b.externs;
+        all.bytes += b.bytes;
     }
-    if (externs > CH_PACK_MAX_EXTERNS) /* decided before anything is frozen, so nothing is frozen twice */
+    /* Decided before anything is frozen, so nothing is frozen twice. */
+    if (all.externs > CH_PACK_MAX_EXTERNS || all.bytes > CH_PACK_MAX_BYTES)
         return 1;
     ch_shape *shape;
     uint8_t positions[CH_RECORD_MAX];
@@ -588,6 +634,8 @@ static int freeze_record(freezer *f, PyObject *o, ch_val *out)
         if (d > depth)
             depth = d;
     }
+    if (rc == 0 && i != n) /* an encode emptied it */
+        rc = freezer_fail(f, PyExc_RuntimeError, "the dict changed size while being frozen");
     for (i = 0; i < n; i++)
         Py_DECREF(held[i]);
     ch_record *r = NULL;

@@ -36,6 +36,8 @@
 #include "packed.h"
 #include "value.h"
 
+static int pack_item(ch_packer *pk, const uint8_t *p);
+
 /* --- reading ----------------------------------------------------------------- */
 
 static ch_val share(ch_val v, void *unused)
@@ -46,7 +48,8 @@ static ch_val share(ch_val v, void *unused)
 
 ch_val ch_unpack(ch_val v) { return ch_unpack_with(v, share, NULL); }
 
-/* A record on its own equal to `r`, a record inside another. */
+/* A record on its own equal to `r`, a record inside another: its items as
+ * they are (pack_item), so it takes the externs it took inside. */
 static ch_val repack_record(const ch_record *r, ch_val (*keep)(ch_val, void *), void *ctx)
 {
     ch_packer pk;
@@ -56,15 +59,15 @@ static ch_val repack_record(const ch_record *r, ch_val (*keep)(ch_val, void *), 
     int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < shape->len; i++) {
         starts[i] = (uint32_t)pk.len;
-        rc = ch_pack_value(&pk, ch_record_value(r, i));
+        rc = pack_item(&pk, (const uint8_t *)r + ch_record_offset(r, i));
     }
     ch_record *copy = NULL;
-    if (rc == 0) { /* it fitted inside another record: it fits on its own */
+    if (rc == 0) {
         ch_incref(r->shape);
         copy = ch_record_from_packer(shape, starts, &pk, r->h.aux);
     }
     ch_packer_done(&pk);
-    return copy != NULL ? ch_from_ptr(copy) : CH_NOVALUE;
+    return copy != NULL ? ch_from_ptr(copy) : CH_NOVALUE; /* rc 1 cannot be: as many externs as inside */
 }
 
 ch_val ch_unpack_with(ch_val v, ch_val (*keep)(ch_val, void *), void *ctx)
@@ -302,6 +305,21 @@ static int pack_seq(ch_packer *pk, ch_val v)
     return rc;
 }
 
+/* A record's fields, item by item as they are (pack_item), behind its
+ * header at `start`; 0, -1 or 1 as ch_pack_record. */
+static int pack_record_items(ch_packer *pk, const ch_record *src, size_t start)
+{
+    uint32_t n = ch_record_shape(src)->len;
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i <= n; i++) {
+        uint16_t at = (uint16_t)(pk->len - start);
+        memcpy(pk->buf + start + sizeof(ch_record) + 2 * (size_t)i, &at, sizeof at);
+        if (i < n)
+            rc = pack_item(pk, (const uint8_t *)src + ch_record_offset(src, i));
+    }
+    return rc;
+}
+
 int ch_pack_record(ch_packer *pk, const ch_head *o)
 {
     const ch_record *src = (const ch_record *)o;
@@ -318,17 +336,50 @@ int ch_pack_record(ch_packer *pk, const ch_head *o)
     memcpy(pk->buf + start, &head, sizeof head); /* count 0: inside this record (ch_is_inside) */
     ch_incref(src->shape);
     int rc = own(pk, src->shape);
-    for (uint32_t i = 0; rc == 0 && i <= n; i++) {
-        uint16_t at = (uint16_t)(pk->len - start);
-        memcpy(pk->buf + start + sizeof head + 2 * (size_t)i, &at, sizeof at);
-        if (i < n)
-            rc = ch_pack_value(pk, ch_record_value(src, i));
-    }
+    if (rc == 0)
+        rc = pack_record_items(pk, src, start);
     if (rc == 0 && (pk->len - start > CH_PACK_SEQ_BYTES || pk->len > CH_PACK_MAX_BYTES))
         rc = 1;
     if (rc != 0)
         ch_pack_undo(pk, mark);
     return rc;
+}
+
+/* The item at `p` as it is: an extern stays an extern (made by `keep`),
+ * a container keeps its items' forms, so a copy takes exactly the externs
+ * its original took. */
+static int pack_item(ch_packer *pk, const uint8_t *p)
+{
+    switch (*p) {
+    case CH_PK_EXTERN: {
+        if (pk->nextern == CH_PACK_MAX_EXTERNS)
+            return 1;
+        ch_val ref = pk->keep(ch_packed_value(p), pk->keep_ctx);
+        return ref == CH_NOVALUE ? -1 : ch_pack_extern(pk, ref);
+    }
+    case CH_PK_RECORD:
+        return ch_pack_record(pk, ch_ptr(ch_packed_value(p)));
+    case CH_PK_LIST:
+    case CH_PK_TUPLE:
+    case CH_PK_SET:
+    case CH_PK_FROZENSET: {
+        ch_items items = ch_items_of(ch_packed_word(p));
+        ch_pack_mark mark = ch_pack_here(pk);
+        ch_pack_seq s;
+        int rc = ch_pack_seq_begin(pk, &s, items.type, items.flags, items.len);
+        for (uint32_t i = 0; rc == 0 && i < items.len; i++) {
+            ch_pack_seq_item(pk, &s);
+            rc = pack_item(pk, p + ch_load_u16(p + 3 + 2 * (size_t)i));
+        }
+        if (rc != 0)
+            ch_pack_undo(pk, mark);
+        else
+            ch_pack_seq_end(pk, &s);
+        return rc;
+    }
+    default: /* a scalar, str, bytes or float */
+        return ch_pack_value(pk, ch_packed_value(p));
+    }
 }
 
 int ch_pack_value(ch_packer *pk, ch_val v)

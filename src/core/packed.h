@@ -215,9 +215,13 @@ ch_val ch_unpack_with(ch_val v, ch_val (*keep)(ch_val, void *), void *ctx);
  * function returns 0, or -1 when out of memory (the packer is then failed,
  * and ch_packer_done still releases it). */
 #define CH_PACK_MAX_EXTERNS 63
-/* The items' bytes, leaving room for the record's head (header, shape, 63
- * externs, 65 two-byte offsets, alignment) within 16-bit offsets. */
-#define CH_PACK_MAX_BYTES (0xffff - 1024)
+/* The items' bytes that packing checks against (strs, bytes, lists, sets,
+ * records), leaving room within 16-bit offsets for the record's head and
+ * for what is packed unchecked after the last check: a scalar or extern
+ * reference per field at most. */
+#define CH_PACK_MAX_BYTES (0xffff - 2048)
+#define CH_PACK_HEAD_MAX (16 + 8 * 63 + 2 * 65 + 7)
+_Static_assert(CH_PACK_MAX_BYTES + 64 * 9 + CH_PACK_HEAD_MAX <= 0xffff, "a record's offsets fit 16 bits");
 /* Strs of more code unit bytes, and lists and tuples that would pack to
  * more bytes, stay heap objects (externs).  A list read from a record is
  * copied wherever it is stored, so packed ones stay small enough to copy
@@ -276,8 +280,9 @@ void ch_pack_seq_item(ch_packer *pk, ch_pack_seq *s); /* before each item */
 void ch_pack_seq_end(ch_packer *pk, ch_pack_seq *s);
 
 /* A record packed inside the one being built, from a record `r` (heap or
- * inside another): its items repacked, its shape owned by the outer record.
- * 0, -1 out of memory, or 1 when it does not fit (nothing written). */
+ * inside another): its items copied as they are (externs stay externs, made
+ * by the packer's `keep`), its shape owned by the outer record.  0, -1 out
+ * of memory, or 1 when it does not fit (nothing written). */
 int ch_pack_record(ch_packer *pk, const ch_head *r);
 
 /* Where the packer stands, to go back to it (dropping externs taken since). */
