@@ -12,6 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_age  # noqa: E402
 import bench_compact  # noqa: E402
 import bench_executor  # noqa: E402
 import bench_hot_records  # noqa: E402
@@ -40,6 +41,7 @@ BENCHMARKS = {
     "values": bench_values,
     "json": bench_json,
     "compact": bench_compact,
+    "age": bench_age,
 }
 
 

@@ -27,6 +27,23 @@ typedef struct {
     uint8_t positions[CH_RECORD_MAX];
 } cohive_shape_memo;
 
+/* Where a str key sits in the records of one shape, found again by the
+ * key object's identity (map.c, field_position): `m[k]["age"]` in a loop
+ * then hashes and probes nothing for "age".  It holds a reference to the
+ * key, so that no other object takes its address, and none to the shape,
+ * which its serial number names. */
+#define COHIVE_FIELD_MEMOS 16
+typedef struct {
+    PyObject *key; /* an exact str; NULL when unused */
+    const ch_shape *shape;
+    uint64_t serial;
+    int position; /* -1: not in the shape */
+} cohive_field_memo;
+
+/* Freed Map objects kept for the next (view.c): reading m[k]["age"] makes
+ * and frees one each time. */
+#define COHIVE_FREE_MAPS 16
+
 typedef struct {
     PyTypeObject *Map_Type;
     PyTypeObject *MapMutation_Type;
@@ -51,6 +68,9 @@ typedef struct {
     PyObject *rich_classes, *rich_readers, *rich_loaded, *rich_names;
     cohive_shape_memo shape_memos[COHIVE_SHAPE_MEMOS]; /* guarded by a critical section on Map_Type */
     unsigned next_shape_memo;
+    cohive_field_memo field_memos[COHIVE_FIELD_MEMOS]; /* by the key's address; unused without a GIL */
+    PyObject *free_maps[COHIVE_FREE_MAPS]; /* unused without a GIL */
+    int free_map_count;
 } cohive_state;
 
 /* Every cohive object that wraps a native value holds its reference first,

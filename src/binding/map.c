@@ -206,9 +206,48 @@ static int edit_update(cohive_state *st, map_edit *e, PyObject *args, PyObject *
 
 /* --- lookups ---------------------------------------------------------------------- */
 
+/* The position of str `k` in `shape` (-1 when not in it), remembered in a
+ * field memo (binding.h).  1 on success, -1 on error.  Free-threaded
+ * builds have no memo: two threads would fill one at once. */
+static int field_position(cohive_state *st, const ch_shape *shape, PyObject *k, int *position)
+{
+#ifndef Py_GIL_DISABLED
+    cohive_field_memo *memo = &st->field_memos[((uintptr_t)k >> 4) % COHIVE_FIELD_MEMOS];
+    if (memo->key == k && memo->shape == shape && memo->serial == shape->serial) {
+        *position = memo->position;
+        return 1;
+    }
+#endif
+    key_probe p;
+    uint64_t hash;
+    int rc = cohive_probe(st, k, &p, &hash);
+    if (rc < 0)
+        return -1;
+    *position = rc > 0 ? ch_shape_position(shape, p.key, hash) : -1;
+    if (rc > 0)
+        cohive_probe_done(&p);
+#ifndef Py_GIL_DISABLED
+    Py_XSETREF(memo->key, Py_NewRef(k)); /* releasing a str runs no code */
+    memo->shape = shape;
+    memo->serial = shape->serial;
+    memo->position = *position;
+#endif
+    return 1;
+}
+
 /* 1 and *out when found, 0 when absent, -1 on error. */
 static int lookup(cohive_state *st, const ch_map *m, PyObject *k, ch_val *out)
 {
+    if (ch_map_is_record(m) && Py_TYPE(k) == &PyUnicode_Type) {
+        const ch_record *r = ch_as_record(m);
+        int position;
+        if (field_position(st, ch_record_shape(r), k, &position) < 0)
+            return -1;
+        if (position < 0)
+            return 0;
+        *out = ch_record_value(r, (uint32_t)position);
+        return 1;
+    }
     key_probe p;
     uint64_t hash;
     int rc = cohive_probe(st, k, &p, &hash);

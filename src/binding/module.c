@@ -216,6 +216,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     cohive_state *st = PyModule_GetState(module);
     for (int i = 0; i < COHIVE_SHAPE_MEMOS; i++)
         Py_VISIT(st->shape_memos[i].keys);
+    for (int i = 0; i < COHIVE_FIELD_MEMOS; i++)
+        Py_VISIT(st->field_memos[i].key);
     Py_VISIT(st->Map_Type);
     Py_VISIT(st->MapMutation_Type);
     Py_VISIT(st->MapIter_Type);
@@ -248,6 +250,10 @@ static int module_clear(PyObject *module)
     cohive_state *st = PyModule_GetState(module);
     for (int i = 0; i < COHIVE_SHAPE_MEMOS; i++)
         Py_CLEAR(st->shape_memos[i].keys);
+    for (int i = 0; i < COHIVE_FIELD_MEMOS; i++)
+        Py_CLEAR(st->field_memos[i].key);
+    while (st->free_map_count > 0)
+        PyObject_Free(st->free_maps[--st->free_map_count]);
     Py_CLEAR(st->Map_Type);
     Py_CLEAR(st->MapMutation_Type);
     Py_CLEAR(st->MapIter_Type);

@@ -13,9 +13,37 @@
 
 #include "../core/copy.h"
 
+/* A Map object from the state's free list, or NULL: only with a GIL,
+ * which the list relies on, and without the debug build's list of all
+ * objects, which a reused object would have to leave and rejoin. */
+static PyObject *reuse_map(PyTypeObject *tp)
+{
+#if !defined(Py_GIL_DISABLED) && !defined(Py_TRACE_REFS)
+    cohive_state *st = PyType_GetModuleState(tp);
+    if (tp == st->Map_Type && st->free_map_count > 0)
+        return PyObject_Init(st->free_maps[--st->free_map_count], tp);
+#endif
+    return NULL;
+}
+
+/* Keeps a dead Map object for reuse_map; false when it cannot. */
+static bool keep_map(PyObject *self, PyTypeObject *tp)
+{
+#if !defined(Py_GIL_DISABLED) && !defined(Py_TRACE_REFS)
+    cohive_state *st = PyType_GetModuleState(tp);
+    if (tp == st->Map_Type && st->free_map_count < COHIVE_FREE_MAPS) {
+        st->free_maps[st->free_map_count++] = self;
+        return true;
+    }
+#endif
+    return false;
+}
+
 PyObject *cohive_new_view(PyTypeObject *tp, ch_head *native, PyObject *owner)
 {
-    ViewObject *self = PyObject_New(ViewObject, tp);
+    ViewObject *self = (ViewObject *)reuse_map(tp);
+    if (self == NULL)
+        self = PyObject_New(ViewObject, tp);
     if (self == NULL) {
         if (owner == NULL)
             ch_decref(ch_from_ptr(native));
@@ -35,7 +63,8 @@ void cohive_view_dealloc(PyObject *self)
         Py_DECREF(view->owner);
     else
         ch_decref(ch_from_ptr(view->native));
-    tp->tp_free(self);
+    if (!keep_map(self, tp))
+        tp->tp_free(self);
     Py_DECREF(tp); /* instances of heap types own a reference to them */
 }
 
