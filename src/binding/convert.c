@@ -599,6 +599,11 @@ static int freeze_record(freezer *f, PyObject *o, ch_val *out)
         if (!PyUnicode_CheckExact(k))
             return 1;
         held[i++] = k;
+        size_t nbytes;
+        if (PyUnicode_CheckExact(v) && (nbytes = (size_t)PyUnicode_GET_LENGTH(v) * PyUnicode_KIND(v)) <= CH_PACK_STR_BYTES) {
+            all.bytes += 9 + nbytes; /* measure()'s answer for the commonest value, without the call */
+            continue;
+        }
         pack_bound b = measure(v, 0);
         all.externs += b.externs;
         all.bytes += b.bytes;

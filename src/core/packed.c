@@ -195,7 +195,7 @@ int ch_pack_const(ch_packer *pk, ch_val v)
 
 int ch_pack_float(ch_packer *pk, double d) { return put(pk, CH_PK_FLOAT, &d, sizeof d); }
 
-int ch_pack_str(ch_packer *pk, int flags, const void *data, size_t len)
+int ch_pack_str_any(ch_packer *pk, int flags, const void *data, size_t len)
 {
     size_t nbytes = len * (flags == CH_STR_ASCII ? 1 : (size_t)flags);
     if (flags == CH_STR_ASCII && len <= CH_PK_ASCII_MAX)

@@ -253,7 +253,18 @@ void ch_packer_done(ch_packer *pk); /* releases the buffer and the externs */
 int ch_pack_int(ch_packer *pk, int64_t i);
 int ch_pack_const(ch_packer *pk, ch_val v); /* None, False or True */
 int ch_pack_float(ch_packer *pk, double d);
-int ch_pack_str(ch_packer *pk, int flags, const void *data, size_t len);
+int ch_pack_str_any(ch_packer *pk, int flags, const void *data, size_t len);
+/* A str; short ASCII ones (most record fields) written here, without a call. */
+static inline int ch_pack_str(ch_packer *pk, int flags, const void *data, size_t len)
+{
+    if (flags != CH_STR_ASCII || len > CH_PK_ASCII_MAX || pk->len + 1 + len > pk->cap)
+        return ch_pack_str_any(pk, flags, data, len);
+    uint8_t *at = pk->buf + pk->len;
+    at[0] = (uint8_t)(CH_PK_ASCII + len);
+    memcpy(at + 1, data, len);
+    pk->len += 1 + len;
+    return 0;
+}
 int ch_pack_bytes(ch_packer *pk, const void *data, size_t len); /* len at most CH_PACK_STR_BYTES */
 /* An extern: steals the reference.  Returns 1 (having released it) when the
  * packer already holds CH_PACK_MAX_EXTERNS. */
