@@ -321,3 +321,29 @@ def test_a_record_of_many_big_values_freezes_each_once() -> None:
     d |= {f"s{i}": "a" * 512 for i in range(5)} | {f"t{i}": "t" * 100 for i in range(10)}
     encodes.clear()
     assert cohive.Map(d)["t3"] == "t" * 100 and len(encodes) == 60
+
+
+@pytest.mark.parametrize("value", [["a", "b"], ("x", 1, 2.5, None), [{"k": "v"}, [1, "two"], {3, 4}, b"raw"],
+                                   frozenset({"a", ("b", 1)}), {1, 2, 3}, [2**70, "y" * 600], list(range(70))])
+def test_lists_tuples_and_sets_frozen_on_their_own_pack_too(native_baseline: int, value: Any) -> None:
+    frozen = cohive.freeze(value)
+    heap = cohive.from_json(json.dumps(value)) if value in (["a", "b"], list(range(70))) else None  # heap lists
+    assert frozen == value and cohive.thaw(frozen) == value
+    assert isinstance(value, set) or type(cohive.thaw(frozen)) is type(value)  # (a frozen set reads back as a frozenset)
+    assert hash(cohive.Map({"v": frozen})) == hash(cohive.Map({"v": value}))
+    if heap is not None:
+        assert frozen == heap and hash(frozen) == hash(heap)
+    q = cohive.Queue()
+    q.put((frozen, value))
+    a, b = q.get(timeout=10)
+    assert a == b == value and pickle.loads(pickle.dumps(a)) == value
+    if isinstance(frozen, cohive.FrozenList):
+        assert frozen[1:] == value[1:] and frozen[::-1] == value[::-1] and list(frozen) == value
+        kept = cohive.Map({"part": frozen[1:], "each": list(frozen)})
+        del frozen, a, b
+        gc.collect()
+        assert kept["part"] == value[1:] and kept["each"] == value
+        del kept
+    m = cohive.Map({("key", 1): 1})
+    assert m[("key", 1)] == 1 and cohive.Map({cohive.freeze(("key", 1)): 2})[("key", 1)] == 2
+    del m, q

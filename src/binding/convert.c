@@ -200,8 +200,15 @@ static int freeze_view(freezer *f, PyObject *view, ch_val *out)
     return 0;
 }
 
-static int freeze_seq(freezer *f, PyObject *o, ch_type type, ch_val *out, bool as_key)
+static int freeze_packed_seq(freezer *f, PyObject *o, ch_type type, ch_val *out);
+
+/* A list or tuple: packed into one object when it can be (and is not a
+ * key, whose items are frozen as keys), else an object holding its items. */
+static int freeze_seq(freezer *f, PyObject *o, ch_type type, ch_val *out, bool as_key, bool packable)
 {
+    int packed = packable && !as_key ? freeze_packed_seq(f, o, type, out) : 1;
+    if (packed <= 0)
+        return packed;
     Py_ssize_t n = Py_SIZE(o);
     if (freezer_check_len(f, n, "items") < 0 || freezer_enter(f, o) < 0)
         return -1;
@@ -232,8 +239,8 @@ static int freeze_seq(freezer *f, PyObject *o, ch_type type, ch_val *out, bool a
     }
     s->h.aux = (uint16_t)(depth + 1);
     f->depth--;
-    *out = ch_from_ptr(s);
-    return 0;
+    *out = as_key ? ch_seq_pack(ch_from_ptr(s)) : ch_from_ptr(s); /* a key: one object when it packs */
+    return *out == CH_NOVALUE ? (PyErr_NoMemory(), -1) : 0;
 }
 
 static int freeze_set(freezer *f, PyObject *o, ch_val *out)
@@ -271,8 +278,8 @@ static int freeze_set(freezer *f, PyObject *o, ch_val *out)
     if (s == NULL)
         return PyErr_NoMemory(), -1;
     f->depth--;
-    *out = ch_from_ptr(s);
-    return 0;
+    *out = ch_seq_pack(ch_from_ptr(s)); /* one object when it packs */
+    return *out == CH_NOVALUE ? (PyErr_NoMemory(), -1) : 0;
 }
 
 /* Records in a container (a dict of dicts, a list of dicts) repeat the
@@ -554,6 +561,12 @@ static int pack(freezer *f, ch_packer *pk, PyObject *o, int level, unsigned *dep
             return 0;
         }
         /* An encode changed it while it was packed: a heap list or tuple, held as an extern. */
+        ch_val v;
+        if (freeze_seq(f, o, tp == &PyList_Type ? CH_LIST : CH_TUPLE, &v, false, false) < 0)
+            return -1;
+        *depth = ch_depth(v);
+        rc = ch_pack_extern(pk, v);
+        return rc < 0 ? (PyErr_NoMemory(), -1) : rc;
     }
     /* Anything else is frozen, then packed when measure() says it may be (a
      * record, a set, bytes) and takes no more externs than it counted, else
@@ -578,6 +591,25 @@ static int pack(freezer *f, ch_packer *pk, PyObject *o, int level, unsigned *dep
     }
     int rc = ch_pack_extern(pk, v);
     return rc < 0 ? (PyErr_NoMemory(), -1) : rc;
+}
+
+/* A list or tuple frozen on its own as one packed object (packed.h,
+ * ch_packed_seq), when measure() says it packs: 0, -1 with an error, or 1
+ * (having done nothing, or only what an encode that changed the list undid)
+ * for the heap form. */
+static int freeze_packed_seq(freezer *f, PyObject *o, ch_type type, ch_val *out)
+{
+    pack_bound b = measure(o, 0);
+    if (!b.packed || b.externs > CH_PACK_MAX_EXTERNS)
+        return 1;
+    ch_packer pk;
+    ch_packer_init(&pk);
+    unsigned depth;
+    int rc = pack(f, &pk, o, 0, &depth);
+    if (rc == 0 && (*out = ch_packed_seq_new(&pk, type, 0, (uint16_t)depth)) == CH_NOVALUE)
+        rc = (PyErr_NoMemory(), -1);
+    ch_packer_done(&pk);
+    return rc;
 }
 
 /* A dict of 1..CH_RECORD_MAX exact str keys as a record (map.h), without
@@ -749,7 +781,7 @@ int freezer_freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
     } else if (tp == st->Map_Type) {
         return freeze_view(f, o, out);
     } else if (tp == &PyTuple_Type) {
-        return freeze_seq(f, o, CH_TUPLE, out, as_key);
+        return freeze_seq(f, o, CH_TUPLE, out, as_key, true);
     } else if (tp == &PyBytes_Type) {
         Py_ssize_t len = PyBytes_GET_SIZE(o);
         if (freezer_check_len(f, len, "bytes") < 0)
@@ -758,7 +790,7 @@ int freezer_freeze(freezer *f, PyObject *o, bool as_key, ch_val *out)
     } else if (tp == st->FrozenList_Type) {
         return freeze_view(f, o, out);
     } else if (tp == &PyList_Type) {
-        return as_key ? freezer_fail_unhashable(f, o) : freeze_seq(f, o, CH_LIST, out, false);
+        return as_key ? freezer_fail_unhashable(f, o) : freeze_seq(f, o, CH_LIST, out, false, true);
     } else if (PyDict_Check(o)) {
         return as_key ? freezer_fail_unhashable(f, o) : freeze_dict(f, o, out);
     } else if (tp == &PyFrozenSet_Type) {

@@ -72,8 +72,8 @@ static PyObject *FrozenList_subscript(PyObject *self, PyObject *key)
         ch_val item = ch_items_at(&s, (uint32_t)(start + i * step));
         if (view) /* as when storing a view: write nothing the items share */
             item = ch_copy_or_share(item, CH_COPY_LIMIT);
-        else
-            ch_incref(item);
+        else /* a reference, or a copy of an item packed inside the list */
+            item = ch_unpack(item);
         if (item == CH_NOVALUE) {
             part->len = (uint32_t)i; /* release only what was filled */
             ch_decref(ch_from_ptr(part));

@@ -168,10 +168,11 @@ static PyObject *loaded_class(cohive_state *st, PyObject *r, PyObject *name, con
 
 /* A dataclass made as pickle makes one: cls.__new__(cls), then each field
  * set with object.__setattr__ (frozen dataclasses refuse setattr). */
-static PyObject *read_dataclass(cohive_state *st, PyObject *cls, PyObject *names, const ch_seq *values,
+static PyObject *read_dataclass(cohive_state *st, PyObject *cls, PyObject *names, ch_val payload,
                                 cohive_reader convert, PyObject *owner)
 {
-    if (!PyType_Check(cls) || !PyTuple_Check(names) || PyTuple_GET_SIZE(names) != (Py_ssize_t)values->len)
+    ch_items values = ch_items_of(payload);
+    if (!PyType_Check(cls) || !PyTuple_Check(names) || PyTuple_GET_SIZE(names) != (Py_ssize_t)values.len)
         return PyErr_Format(PyExc_TypeError, "cannot rebuild a %R: its fields have changed", cls);
     newfunc make = ((PyTypeObject *)cls)->tp_new;
     if (make == NULL)
@@ -179,8 +180,8 @@ static PyObject *read_dataclass(cohive_state *st, PyObject *cls, PyObject *names
     PyObject *empty = PyTuple_New(0);
     PyObject *obj = empty != NULL ? make((PyTypeObject *)cls, empty, NULL) : NULL;
     Py_XDECREF(empty);
-    for (uint32_t i = 0; obj != NULL && i < values->len; i++) {
-        PyObject *value = convert(st, values->items[i], owner);
+    for (uint32_t i = 0; obj != NULL && i < values.len; i++) {
+        PyObject *value = convert(st, ch_items_at(&values, i), owner);
         if (value == NULL || PyObject_GenericSetAttr(obj, PyTuple_GET_ITEM(names, i), value) < 0)
             Py_CLEAR(obj);
         Py_XDECREF(value);
@@ -207,7 +208,7 @@ static PyObject *read_instance(cohive_state *st, PyObject *r, const ch_instance 
         goto done;
     PyObject *cls = PyTuple_GET_ITEM(entry, 0), *extra = PyTuple_GET_ITEM(entry, 1);
     if (x->h.flags == CH_INST_DATACLASS) {
-        result = read_dataclass(st, cls, extra, (const ch_seq *)ch_ptr(x->payload), convert, owner);
+        result = read_dataclass(st, cls, extra, x->payload, convert, owner);
     } else if (x->h.flags == CH_INST_NAMEDTUPLE) {
         payload = convert(st, x->payload, owner);
         PyObject *args = payload != NULL ? PyTuple_Pack(1, payload) : NULL;

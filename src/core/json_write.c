@@ -313,7 +313,7 @@ static int write_value(ch_json_writer *w, ch_val v);
 int ch_json_write_key(ch_json_writer *w, ch_val key)
 {
     int rc;
-    if (ch_type_of(key) == CH_STR) {
+    if (ch_kind(key) == CH_STR) { /* (a dataclass's field names may be packed) */
         rc = write_str_value(w, key);
     } else if (key == CH_TRUE || key == CH_FALSE || key == CH_NONE) {
         rc = ch_json_write_raw(w, key == CH_TRUE ? "\"true\"" : key == CH_FALSE ? "\"false\"" : "\"null\"",
@@ -356,7 +356,7 @@ enum key_class { KEY_STR, KEY_NUMBER, KEY_OTHER };
 
 static enum key_class class_of(ch_val key)
 {
-    if (ch_type_of(key) == CH_STR)
+    if (ch_kind(key) == CH_STR)
         return KEY_STR;
     if (ch_is_smallint(key) || key == CH_TRUE || key == CH_FALSE || ch_type_of(key) == CH_FLOAT ||
         ch_type_of(key) == CH_BIGINT)
@@ -364,15 +364,15 @@ static enum key_class class_of(ch_val key)
     return KEY_OTHER;
 }
 
-static inline uint32_t unit_at(const ch_str *s, size_t i)
+static inline uint32_t unit_at(ch_text s, size_t i)
 {
-    switch (ch_str_width(s)) {
+    switch (ch_text_width(s)) {
     case 1:
-        return s->data[i];
+        return s.data[i];
     case 2:
-        return ((const uint16_t *)s->data)[i];
+        return ((const uint16_t *)s.data)[i];
     default:
-        return ((const uint32_t *)s->data)[i];
+        return ((const uint32_t *)s.data)[i];
     }
 }
 
@@ -396,14 +396,14 @@ static int compare_keys(const void *pa, const void *pb)
 {
     ch_val a = ((const ch_val *)pa)[0], b = ((const ch_val *)pb)[0];
     if (class_of(a) == KEY_STR) {
-        const ch_str *s = (const ch_str *)ch_ptr(a), *t = (const ch_str *)ch_ptr(b);
-        size_t n = s->len < t->len ? s->len : t->len;
+        ch_text s = ch_str_text(a), t = ch_str_text(b);
+        size_t n = s.len < t.len ? s.len : t.len;
         for (size_t i = 0; i < n; i++) {
             uint32_t x = unit_at(s, i), y = unit_at(t, i);
             if (x != y)
                 return x < y ? -1 : 1;
         }
-        return s->len < t->len ? -1 : s->len > t->len;
+        return s.len < t.len ? -1 : s.len > t.len;
     }
     long double x = number_of(a), y = number_of(b);
     return x < y ? -1 : x > y;
@@ -450,19 +450,19 @@ static int write_sorted_entries(ch_json_writer *w, int d, const ch_map *m)
 /* A dataclass as the object of its fields, in field order (sorted with sort_keys). */
 static int write_dataclass(ch_json_writer *w, const ch_instance *x)
 {
-    const ch_seq *names = (const ch_seq *)ch_ptr(x->fields), *values = (const ch_seq *)ch_ptr(x->payload);
-    ch_val *pairs = malloc(((size_t)values->len + 1) * 2 * sizeof(ch_val));
+    ch_items names = ch_items_of(x->fields), values = ch_items_of(x->payload);
+    ch_val *pairs = malloc(((size_t)values.len + 1) * 2 * sizeof(ch_val));
     if (pairs == NULL)
         return fail(w, CH_JSON_NO_MEMORY, CH_NOVALUE);
-    for (uint32_t i = 0; i < values->len; i++) {
-        pairs[2 * i] = names->items[i];
-        pairs[2 * i + 1] = values->items[i];
+    for (uint32_t i = 0; i < values.len; i++) {
+        pairs[2 * i] = ch_items_at(&names, i);
+        pairs[2 * i + 1] = ch_items_at(&values, i);
     }
     if (w->sort_keys)
-        qsort(pairs, values->len, 2 * sizeof(ch_val), compare_keys); /* field names are strs */
+        qsort(pairs, values.len, 2 * sizeof(ch_val), compare_keys); /* field names are strs */
     int rc = put(w, '{');
     int d = w->depth++;
-    for (uint32_t i = 0; rc == 0 && i < values->len; i++)
+    for (uint32_t i = 0; rc == 0 && i < values.len; i++)
         rc = write_entry(w, d, i == 0, pairs[2 * i], pairs[2 * i + 1]);
     free(pairs);
     if (rc < 0)

@@ -67,15 +67,7 @@ ch_record *ch_record_from_packer(ch_shape *shape, const uint32_t *starts, ch_pac
         else
             table[i] = (uint8_t)at;
     }
-    memcpy(bytes + head, pk->buf, pk->len);
-    for (unsigned j = 0; j < pk->nextern; j++) { /* each extern item: how far back its word is */
-        r->ext[j] = pk->externs[j];
-        if (pk->extern_at[j] == CH_PACK_OWNED)
-            continue;
-        size_t item = head + pk->extern_at[j], word = sizeof(ch_record) + j * sizeof(ch_val);
-        memcpy(bytes + item + 1, &(uint16_t){(uint16_t)(item - word)}, 2);
-    }
-    pk->nextern = 0; /* the record's now */
+    ch_pack_place(pk, bytes, head, r->ext);
     return r;
 }
 

@@ -382,6 +382,51 @@ static int pack_item(ch_packer *pk, const uint8_t *p)
     }
 }
 
+void ch_pack_place(ch_packer *pk, uint8_t *object, size_t head, ch_val *words)
+{
+    memcpy(object + head, pk->buf, pk->len);
+    for (unsigned j = 0; j < pk->nextern; j++) { /* each extern item: how far back its word is */
+        words[j] = pk->externs[j];
+        if (pk->extern_at[j] == CH_PACK_OWNED)
+            continue;
+        size_t item = head + pk->extern_at[j], word = (size_t)((uint8_t *)&words[j] - object);
+        memcpy(object + item + 1, &(uint16_t){(uint16_t)(item - word)}, 2);
+    }
+    pk->nextern = 0; /* the object's now */
+}
+
+ch_val ch_packed_seq_new(ch_packer *pk, int type, int flags, uint16_t depth)
+{
+    size_t words = sizeof(ch_packed_seq) + pk->nextern * sizeof(ch_val);
+    size_t head = (words + pk->align - 1) & ~(size_t)(pk->align - 1);
+    ch_packed_seq *s = ch_new_object(head + pk->len, (ch_type)type);
+    if (s == NULL)
+        return CH_NOVALUE;
+    s->h.flags = (uint8_t)(flags | CH_SEQ_PACKED);
+    s->h.aux = depth;
+    s->size = (uint32_t)(head + pk->len);
+    s->nextern = (uint16_t)pk->nextern;
+    s->at = (uint16_t)head;
+    ch_pack_place(pk, (uint8_t *)s, head, s->ext);
+    return ch_from_ptr(s);
+}
+
+ch_val ch_seq_pack(ch_val v)
+{
+    const ch_seq *src = (const ch_seq *)ch_ptr(v);
+    if (src->len > CH_PACK_SEQ_MAX)
+        return v;
+    ch_packer pk;
+    ch_packer_init(&pk);
+    ch_val out = v;
+    if (pack_seq(&pk, v) == 0) {
+        out = ch_packed_seq_new(&pk, src->h.type, src->h.flags, src->h.aux);
+        ch_decref(v);
+    }
+    ch_packer_done(&pk);
+    return out;
+}
+
 int ch_pack_value(ch_packer *pk, ch_val v)
 {
     if (ch_is_smallint(v))

@@ -165,6 +165,18 @@ static inline double ch_float_of(ch_val v)
     return d;
 }
 
+/* A list, tuple or set frozen on its own, packed (ch_seq_pack): one object
+ * holding the externs of its items and one packed sequence item.  Its
+ * flags add CH_SEQ_PACKED to a set's CH_SET_FROM_SET. */
+enum { CH_SEQ_PACKED = 0x80 };
+typedef struct {
+    ch_head h;        /* CH_LIST, CH_TUPLE or CH_SET */
+    uint32_t size;    /* bytes of the whole object */
+    uint16_t nextern;
+    uint16_t at;      /* where the packed sequence item starts */
+    ch_val ext[];
+} ch_packed_seq;
+
 /* The items of a tuple, list or set, heap or packed. */
 typedef struct {
     int type;
@@ -182,6 +194,8 @@ static inline ch_items ch_items_of(ch_val v)
         return (ch_items){type, *p == CH_PK_SET ? CH_SET_FROM_SET : 0, ch_load_u16(p + 1), NULL, p};
     }
     const ch_seq *s = (const ch_seq *)ch_ptr(v);
+    if (s->h.flags & CH_SEQ_PACKED)
+        return ch_items_of(ch_packed_word((const uint8_t *)s + ((const ch_packed_seq *)s)->at));
     return (ch_items){s->h.type, s->h.flags, s->len, s->items, NULL};
 }
 
@@ -295,6 +309,20 @@ void ch_pack_seq_end(ch_packer *pk, ch_pack_seq *s);
  * by the packer's `keep`), its shape owned by the outer record.  0, -1 out
  * of memory, or 1 when it does not fit (nothing written). */
 int ch_pack_record(ch_packer *pk, const ch_head *r);
+
+/* Moves what the packer holds into `object`: its bytes to `head`, its
+ * externs to `words` (the object's owned words), with each extern item's
+ * distance back to its word. */
+void ch_pack_place(ch_packer *pk, uint8_t *object, size_t head, ch_val *words);
+
+/* A packed list, tuple or set object (ch_packed_seq) of the one sequence
+ * item the packer holds, taking its externs; CH_NOVALUE out of memory. */
+ch_val ch_packed_seq_new(ch_packer *pk, int type, int flags, uint16_t depth);
+
+/* `v`, a heap list, tuple or set, packed into one object (a new reference,
+ * `v`'s dropped), or `v` itself when it does not pack; CH_NOVALUE when out
+ * of memory (`v` dropped). */
+ch_val ch_seq_pack(ch_val v);
 
 /* Where the packer stands, to go back to it (dropping externs taken since). */
 typedef struct {

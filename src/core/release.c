@@ -30,6 +30,8 @@ size_t ch_object_size(const ch_head *o)
     case CH_TUPLE:
     case CH_LIST:
     case CH_SET:
+        if (o->flags & CH_SEQ_PACKED)
+            return ((const ch_packed_seq *)o)->size;
         return sizeof(ch_seq) + (size_t)((const ch_seq *)o)->len * sizeof(ch_val);
     case CH_MAP:
         return o->flags & CH_MAP_RECORD ? ch_record_size((const ch_record *)o) : sizeof(ch_map);
@@ -68,6 +70,10 @@ ch_val *ch_owned_words(ch_head *o, size_t *n)
     case CH_TUPLE:
     case CH_LIST:
     case CH_SET:
+        if (o->flags & CH_SEQ_PACKED) {
+            *n = ((ch_packed_seq *)o)->nextern;
+            return ((ch_packed_seq *)o)->ext;
+        }
         *n = ((ch_seq *)o)->len;
         return ((ch_seq *)o)->items;
     case CH_MAP:
