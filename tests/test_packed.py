@@ -347,3 +347,18 @@ def test_lists_tuples_and_sets_frozen_on_their_own_pack_too(native_baseline: int
     m = cohive.Map({("key", 1): 1})
     assert m[("key", 1)] == 1 and cohive.Map({cohive.freeze(("key", 1)): 2})[("key", 1)] == 2
     del m, q
+
+
+def test_a_list_that_does_not_fit_after_all_is_frozen_whole(native_baseline: int) -> None:
+    def nest(x: Any, n: int) -> Any:
+        for _ in range(n):
+            x = [x]
+        return x
+
+    d = {"x": ["x" * 300] * 8}  # a record 8 levels down packs its list, which measure() cannot see
+    top = [nest(d, 6), nest(d, 6)]
+    heap = cohive.from_json(json.dumps(top))
+    for frozen in (cohive.freeze(top), cohive.freeze(tuple(top))):
+        assert len(frozen) == 2 and list(frozen) == list(heap) and frozen[1] == top[1]
+        assert list(cohive.thaw(frozen)) == top
+    del frozen, heap

@@ -595,8 +595,7 @@ static int pack(freezer *f, ch_packer *pk, PyObject *o, int level, unsigned *dep
 
 /* A list or tuple frozen on its own as one packed object (packed.h,
  * ch_packed_seq), when measure() says it packs: 0, -1 with an error, or 1
- * (having done nothing, or only what an encode that changed the list undid)
- * for the heap form. */
+ * (having done nothing) for the heap form. */
 static int freeze_packed_seq(freezer *f, PyObject *o, ch_type type, ch_val *out)
 {
     pack_bound b = measure(o, 0);
@@ -606,8 +605,12 @@ static int freeze_packed_seq(freezer *f, PyObject *o, ch_type type, ch_val *out)
     ch_packer_init(&pk);
     unsigned depth;
     int rc = pack(f, &pk, o, 0, &depth);
-    if (rc == 0 && (*out = ch_packed_seq_new(&pk, type, 0, (uint16_t)depth)) == CH_NOVALUE)
+    if (rc == 0 && pk.buf[0] == CH_PK_EXTERN) { /* it did not fit after all (pack's fallback): the heap form */
+        *out = pk.externs[0];
+        pk.nextern = 0;
+    } else if (rc == 0 && (*out = ch_packed_seq_new(&pk, type, 0, (uint16_t)depth)) == CH_NOVALUE) {
         rc = (PyErr_NoMemory(), -1);
+    }
     ch_packer_done(&pk);
     return rc;
 }

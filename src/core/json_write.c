@@ -451,6 +451,8 @@ static int write_sorted_entries(ch_json_writer *w, int d, const ch_map *m)
 static int write_dataclass(ch_json_writer *w, const ch_instance *x)
 {
     ch_items names = ch_items_of(x->fields), values = ch_items_of(x->payload);
+    if (names.len < values.len) /* (a decoded pickle is not trusted to match them) */
+        values.len = names.len;
     ch_val *pairs = malloc(((size_t)values.len + 1) * 2 * sizeof(ch_val));
     if (pairs == NULL)
         return fail(w, CH_JSON_NO_MEMORY, CH_NOVALUE);
