@@ -923,7 +923,7 @@ static PyObject *read_seq(cohive_state *st, ch_val v, PyObject *owner,
 static PyObject *read_view(PyTypeObject *type, ch_head *o, PyObject *owner)
 {
     if (owner == NULL) {
-        ch_val own = ch_unpack(ch_from_ptr(o)); /* a reference, or a copy of a record inside another */
+        ch_val own = ch_unpack(ch_from_ptr(o)); /* a reference, or a copy of a value inside a record */
         if (own == CH_NOVALUE)
             return PyErr_NoMemory();
         o = ch_ptr(own);
@@ -931,13 +931,15 @@ static PyObject *read_view(PyTypeObject *type, ch_head *o, PyObject *owner)
     return cohive_new_view(type, o, owner);
 }
 
-/* The str, float or sequence a packed item stands for: a list is a
- * FrozenList viewing the item in place (its `native` holds the packed word;
- * the owner keeps the record alive).  Without an owner nothing would, so it
- * takes a heap copy instead. */
-static PyObject *read_packed(cohive_state *st, ch_val v, PyObject *owner)
+PyObject *cohive_read_in(cohive_state *st, ch_val v, PyObject *owner)
 {
+    if (ch_is_smallint(v))
+        return PyLong_FromLongLong(ch_smallint_value(v));
+    /* Strs, bytes, floats and sequences may be packed in a record (packed.h):
+     * read through the accessors that serve both forms. */
     switch (ch_kind(v)) {
+    case 0:
+        return Py_NewRef(v == CH_TRUE ? Py_True : v == CH_FALSE ? Py_False : Py_None);
     case CH_STR: {
         ch_text t = ch_str_text(v);
         PyObject *r = PyUnicode_New(t.len, max_char_of_flag[t.flags]);
@@ -947,6 +949,8 @@ static PyObject *read_packed(cohive_state *st, ch_val v, PyObject *owner)
     }
     case CH_BYTES: {
         ch_text t = ch_str_text(v);
+        if (t.flags & CH_BYTES_FROM_BUFFER) /* never packed */
+            return read_view(st->FrozenBytes_Type, ch_ptr(v), owner);
         return PyBytes_FromStringAndSize((const char *)t.data, t.len);
     }
     case CH_FLOAT:
@@ -959,51 +963,17 @@ static PyObject *read_packed(cohive_state *st, ch_val v, PyObject *owner)
         Py_XDECREF(items);
         return r;
     }
+    case CH_LIST: /* a packed list's view holds the packed word in its native field (frozenlist.c) */
+        return read_view(st->FrozenList_Type, (ch_head *)(uintptr_t)v, owner);
     default:
-        if (owner != NULL)
-            return cohive_new_view(st->FrozenList_Type, (ch_head *)(uintptr_t)v, owner);
-        ch_val heap = ch_unpack(v);
-        return heap == CH_NOVALUE ? PyErr_NoMemory() : cohive_new_view(st->FrozenList_Type, ch_ptr(heap), NULL);
+        break;
     }
-}
-
-PyObject *cohive_read_in(cohive_state *st, ch_val v, PyObject *owner)
-{
-    if (ch_is_smallint(v))
-        return PyLong_FromLongLong(ch_smallint_value(v));
-    if (ch_is_packed(v))
-        return read_packed(st, v, owner);
-    if (!ch_is_ptr(v))
-        return Py_NewRef(v == CH_TRUE ? Py_True : v == CH_FALSE ? Py_False : Py_None);
     ch_head *o = ch_ptr(v);
     switch (o->type) {
-    case CH_STR: {
-        const ch_str *s = (const ch_str *)o;
-        PyObject *r = PyUnicode_New(s->len, max_char_of_flag[o->flags]);
-        if (r != NULL)
-            memcpy(PyUnicode_DATA(r), s->data, (size_t)s->len * ch_str_width(s));
-        return r;
-    }
-    case CH_BYTES:
-        if (o->flags & CH_BYTES_FROM_BUFFER)
-            return read_view(st->FrozenBytes_Type, o, owner);
-        return PyBytes_FromStringAndSize((const char *)((const ch_str *)o)->data, ((const ch_str *)o)->len);
-    case CH_FLOAT:
-        return PyFloat_FromDouble(((const ch_float *)o)->value);
     case CH_COMPLEX:
         return PyComplex_FromDoubles(((const ch_complex *)o)->real, ((const ch_complex *)o)->imag);
     case CH_BIGINT:
         return cohive_long_from_le(((const ch_bigint *)o)->data, ((const ch_bigint *)o)->len);
-    case CH_TUPLE:
-        return read_seq(st, v, owner, cohive_read_in);
-    case CH_SET: {
-        PyObject *items = read_seq(st, v, owner, cohive_read_in);
-        PyObject *r = items != NULL ? PyFrozenSet_New(items) : NULL;
-        Py_XDECREF(items);
-        return r;
-    }
-    case CH_LIST:
-        return read_view(st->FrozenList_Type, o, owner);
     case CH_MAP:
         return read_view(st->Map_Type, o, owner);
     case CH_REF:
