@@ -15,7 +15,9 @@ if sys.platform == "win32":
 else:
     # The stack-built probe keys in convert.c read a byte buffer as a ch_str.
     flags = ["-std=c11", "-O2", "-fno-strict-aliasing", "-Wall", "-Wextra", "-Wno-unused-parameter",
-             "-Wno-missing-field-initializers", "-Wno-cast-function-type"]
+             "-Wno-missing-field-initializers", "-Wno-cast-function-type",
+             # an undeclared function is taken to return int: a pointer would be cut to 32 bits
+             "-Werror=implicit-function-declaration"]
 
 
 def cpu_has_popcnt() -> bool:

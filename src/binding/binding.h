@@ -10,6 +10,7 @@
 #include <Python.h>
 
 #include "../core/map.h"
+#include "../core/snapshot.h"
 #include "../core/primitives.h"
 #include "../core/queue.h"
 #include "../core/ref.h"
@@ -56,6 +57,7 @@ typedef struct {
     PyObject *Empty, *Full, *QueueClosed; /* queue.Empty, queue.Full, cohive.QueueClosed */
     PyObject *BrokenBarrierError;         /* threading.BrokenBarrierError; these two stdlib ones set on first raise */
     PyObject *ForeignProcessError;        /* cohive.ForeignProcessError */
+    PyObject *SnapshotError;              /* cohive.SnapshotError */
     /* Python helpers the cohive package registers by name (cohive/__init__.py):
      * the collections.abc views of a Map, the asyncio forms of waits, how rich
      * values freeze; each given as (module, attribute) and imported on first call. */
@@ -222,6 +224,9 @@ int cohive_add_queue_type(PyObject *module, cohive_state *st);
 int cohive_add_sync_types(PyObject *module, cohive_state *st);
 int cohive_add_watcher_type(PyObject *module, cohive_state *st);
 int cohive_add_json_functions(PyObject *module); /* to_json, from_json (json.c) */
+/* cohive.load and cohive.SnapshotError; Map.save (snapshot.c) */
+int cohive_add_snapshot_functions(PyObject *module, cohive_state *st);
+PyObject *cohive_map_save(PyObject *self, PyObject *path);
 
 /* --- waiting ------------------------------------------------------------------ */
 

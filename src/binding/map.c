@@ -11,16 +11,31 @@
 /* --- edits ---------------------------------------------------------------------- */
 
 typedef struct {
-    ch_node *root; /* owned reference, NULL when empty */
+    ch_node *root;   /* owned reference, NULL when empty */
+    ch_val snapshot; /* owned reference to the snapshot whose mapped nodes
+                        `root` shares, or CH_NOVALUE (ch_map.snapshot) */
     uint64_t count;
     uint16_t depth;
 } map_edit;
+
+/* The snapshot a trie edit of `m` shares nodes of: a new reference, or
+ * CH_NOVALUE (records are edited as fresh tries of copied entries). */
+static ch_val snapshot_of(const ch_map *m)
+{
+    if (ch_map_is_record(m))
+        return CH_NOVALUE;
+    if (ch_is_mapped(&m->h))
+        return ch_from_ptr(ch_snapshot_holding(m));
+    ch_incref(m->snapshot);
+    return m->snapshot;
+}
 
 /* An edit of `m` (NULL: of an empty map); a record is edited as a HAMT of
  * its entries.  -1 with MemoryError. */
 static int edit_begin(map_edit *e, const ch_map *m)
 {
     e->root = NULL;
+    e->snapshot = m != NULL ? snapshot_of(m) : CH_NOVALUE;
     e->count = m != NULL ? ch_map_count(m) : 0;
     e->depth = m != NULL ? m->h.aux : 1;
     if (m != NULL && ch_map_hamt_root(m, &e->root) < 0) {
@@ -37,18 +52,23 @@ static ch_map edit_tree(const map_edit *e) { return (ch_map){.count = e->count, 
 static void edit_discard(map_edit *e)
 {
     ch_decref(ch_from_ptr(e->root));
+    ch_decref(e->snapshot);
     e->root = NULL;
+    e->snapshot = CH_NOVALUE;
 }
 
-/* The finished map; the edit's root reference moves into it. */
+/* The finished map; the edit's references move into it. */
 static ch_map *edit_end(map_edit *e)
 {
     ch_map *m = ch_map_new(e->root, e->count, e->depth);
     if (m == NULL) {
         edit_discard(e);
         PyErr_NoMemory();
+        return NULL;
     }
+    m->snapshot = e->snapshot;
     e->root = NULL;
+    e->snapshot = CH_NOVALUE;
     return m;
 }
 
@@ -194,6 +214,7 @@ static int edit_update(cohive_state *st, map_edit *e, PyObject *args, PyObject *
         return -1;
     map_edit before = *e;
     ch_incref(ch_from_ptr(before.root)); /* shared now, so nothing is edited in place */
+    ch_incref(before.snapshot);
     if ((col != NULL && edit_update_from(st, e, col) < 0) ||
         (kwargs != NULL && edit_update_from(st, e, kwargs) < 0)) {
         edit_discard(e);
@@ -590,6 +611,10 @@ static PyMethodDef Map_methods[] = {
      "thaw($self, /)\n--\n\nA plain dict, with nested Maps, lists and sets thawed too."},
     {"__copy__", Map_copy, METH_NOARGS, "Maps are immutable: the copy is the Map itself. O(1)."},
     {"__deepcopy__", Map_copy, METH_O, "Maps are immutable: the copy is the Map itself. O(1)."},
+    {"save", cohive_map_save, METH_O,
+     "save($self, path, /)\n--\n\nWrites this Map to a snapshot file at path, atomically (a new file renamed\n"
+     "over path), for cohive.load in any process. TypeError names the path to a value\n"
+     "snapshots cannot hold; OSError when path cannot be written."},
     {"__reduce__", Map_reduce, METH_NOARGS, NULL},
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585."},
     {NULL},
@@ -758,6 +783,8 @@ static PyObject *Mutation_finish(PyObject *self, PyObject *unused)
         result = PyErr_NoMemory();
     } else {
         ch_incref(ch_from_ptr(e->root)); /* shared with the Map from now on */
+        ch_incref(e->snapshot);
+        m->snapshot = e->snapshot;
         ((MutationObject *)self)->finished = true;
         result = cohive_wrap_map(state_of(self), m);
     }

@@ -200,7 +200,7 @@ static int module_exec(PyObject *module)
         cohive_add_sync_types(module, st) < 0 || cohive_add_watcher_type(module, st) < 0 ||
         cohive_add_fork_error(module, st) < 0 || cohive_add_bytes_type(module, st) < 0 ||
         cohive_add_cancel_functions(module) < 0 || cohive_add_stack_functions(module) < 0 ||
-        cohive_add_json_functions(module) < 0)
+        cohive_add_json_functions(module) < 0 || cohive_add_snapshot_functions(module, st) < 0)
         return -1;
     st->restore = PyObject_GetAttrString(module, "_restore");
     if (st->restore == NULL)
@@ -229,6 +229,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->QueueClosed);
     Py_VISIT(st->BrokenBarrierError);
     Py_VISIT(st->ForeignProcessError);
+    Py_VISIT(st->SnapshotError);
     Py_VISIT(st->Lock_Type);
     Py_VISIT(st->Event_Type);
     Py_VISIT(st->Semaphore_Type);
@@ -265,6 +266,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->QueueClosed);
     Py_CLEAR(st->BrokenBarrierError);
     Py_CLEAR(st->ForeignProcessError);
+    Py_CLEAR(st->SnapshotError);
     Py_CLEAR(st->Lock_Type);
     Py_CLEAR(st->Event_Type);
     Py_CLEAR(st->Semaphore_Type);

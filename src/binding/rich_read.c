@@ -35,7 +35,7 @@ static PyObject *loaded(cohive_state *st, PyObject *key)
 
 static PyObject *read_tz(cohive_state *st, PyObject *r, const ch_time *t)
 {
-    PyObject *zone = cohive_read(st, t->zone);
+    PyObject *zone = cohive_read(st, ch_word(&t->zone));
     PyObject *offset = t->has_offset ? PyLong_FromLongLong(t->offset_us) : Py_NewRef(Py_None);
     PyObject *tz_kind = PyLong_FromLong(t->tz);
     PyObject *key = zone != NULL && offset != NULL && tz_kind != NULL ? PyTuple_Pack(3, tz_kind, zone, offset) : NULL;

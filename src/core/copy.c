@@ -11,10 +11,11 @@
 #include "copy.h"
 #include "named.h"
 #include "packed.h"
+#include "snapshot.h"
 
 /* Named objects are shared, never copied: their identity is their meaning.
- * So are shapes: a copied record must use the interned one. */
-static bool shared_whole(int type) { return ch_type_is_named(type) || type == CH_SHAPE; }
+ * So are shapes (a copied record must use the interned one) and snapshots. */
+static bool shared_whole(int type) { return ch_type_is_named(type) || type == CH_SHAPE || type == CH_SNAPSHOT; }
 
 /* Whether `v` fits in *budget bytes, which it then uses up. */
 static bool fits(ch_val v, size_t *budget)
@@ -27,13 +28,20 @@ static bool fits(ch_val v, size_t *budget)
         return false;
     *budget -= size;
     size_t n;
-    ch_val *words = ch_owned_words(o, &n);
+    const ch_val *words = ch_owned_words(o, &n);
     for (size_t i = 0; i < n; i++)
-        if (!fits(words[i], budget))
+        if (!fits(ch_word(&words[i]), budget))
             return false;
     return true;
 }
 
+static ch_val copy(ch_val v);
+
+static ch_val copy_extern(ch_val v, void *unused) { return copy(v); }
+
+/* A private deep copy of `v`, however big.  A mapped record or packed
+ * sequence is packed again, since its nested records' shape words are
+ * relative to where it is mapped. */
 static ch_val copy(ch_val v)
 {
     if (!ch_is_ptr(v))
@@ -43,16 +51,20 @@ static ch_val copy(ch_val v)
         ch_incref(v);
         return v;
     }
+    if (ch_is_mapped(o) && ((o->type == CH_MAP && (o->flags & CH_MAP_RECORD)) ||
+                            ((o->type == CH_LIST || o->type == CH_TUPLE || o->type == CH_SET) && (o->flags & CH_SEQ_PACKED))))
+        return ch_repack(v, copy_extern, NULL);
     size_t size = ch_object_size(o), n;
     ch_head *c = ch_alloc(size);
     if (c == NULL)
         return CH_NOVALUE;
     memcpy(c, o, size);
     atomic_init(&c->refcnt, 1);
+    const ch_val *from = ch_owned_words(o, &n);
     ch_val *words = ch_owned_words(c, &n);
     for (size_t i = 0; i < n; i++) {
-        ch_val child = copy(words[i]);
-        if (child == CH_NOVALUE && words[i] != CH_NOVALUE) {
+        ch_val child = copy(ch_word(&from[i]));
+        if (child == CH_NOVALUE && from[i] != CH_NOVALUE) {
             for (size_t j = i; j < n; j++)
                 words[j] = CH_NOVALUE; /* not ours: the release must not drop them */
             ch_release(c);
@@ -65,10 +77,31 @@ static ch_val copy(ch_val v)
 
 static ch_val copy_or_share_extern(ch_val v, void *limit) { return ch_copy_or_share(v, *(size_t *)limit); }
 
+/* A mapped value never takes a reference (its page is read-only, and the
+ * snapshot is what is counted): a big trie gets a heap map over the same
+ * nodes that holds the snapshot, anything else a copy. */
+static ch_val copy_mapped(ch_val v, size_t limit)
+{
+    const ch_map *m = (const ch_map *)ch_ptr(v);
+    if (m->h.type == CH_MAP && !ch_map_is_record(m) && !fits(v, &limit)) {
+        ch_snapshot *s = ch_snapshot_holding(m);
+        ch_map *heap = s != NULL ? ch_map_new((ch_node *)ch_map_root(m), m->count, m->h.aux) : NULL;
+        if (heap == NULL) {
+            ch_decref(ch_from_ptr(s));
+            return s != NULL ? CH_NOVALUE : copy(v);
+        }
+        heap->snapshot = ch_from_ptr(s);
+        return ch_from_ptr(heap);
+    }
+    return copy(v);
+}
+
 ch_val ch_copy_or_share(ch_val v, size_t limit)
 {
     if (ch_is_inside(v)) /* lives only as long as its record: always copied (at most CH_PACK_SEQ_BYTES) */
         return ch_unpack_with(v, copy_or_share_extern, &limit);
+    if (ch_is_ptr(v) && ch_is_mapped(ch_ptr(v)))
+        return copy_mapped(v, limit);
     if (!fits(v, &limit)) {
         ch_incref(v);
         return v;

@@ -128,7 +128,7 @@ static void encode(writer *w, ch_val v)
         put_u32(w, (uint32_t)t->seconds);
         put_u32(w, (uint32_t)t->microsecond);
         put_u64(w, (uint64_t)t->offset_us);
-        encode(w, t->zone);
+        encode(w, ch_word(&t->zone));
         break;
     }
     case CH_DECIMAL: {
@@ -138,7 +138,7 @@ static void encode(writer *w, ch_val v)
         put_u64(w, (uint64_t)d->exponent);
         put_u32(w, d->ndigits);
         put(w, d->digits, d->ndigits);
-        encode(w, d->number);
+        encode(w, ch_word(&d->number));
         break;
     }
     case CH_UUID:
@@ -332,18 +332,6 @@ static ch_code_result decode_map(reader *r, ch_val *out)
     return CH_CODE_OK;
 }
 
-/* Fields in the ranges Python allows, so that arithmetic on them (hash.c,
- * value.c) cannot overflow. */
-static bool time_ok(const ch_time *t)
-{
-    if (t->h.flags == CH_TIME_DELTA)
-        return t->days >= -999999999 && t->days <= 999999999 && t->seconds >= 0 && t->seconds < 86400 &&
-               t->microsecond >= 0 && t->microsecond < 1000000;
-    return t->year >= 0 && t->year <= 9999 && t->month <= 12 && t->day <= 31 && t->hour < 24 && t->minute < 60 &&
-           t->second < 60 && t->microsecond >= 0 && t->microsecond < 1000000 && t->fold <= 1 &&
-           t->offset_us > -86400000000LL && t->offset_us < 86400000000LL;
-}
-
 static ch_code_result decode_time(reader *r, ch_val *out)
 {
     uint8_t small[9];
@@ -370,7 +358,7 @@ static ch_code_result decode_time(reader *r, ch_val *out)
     t->microsecond = (int32_t)us;
     t->offset_us = (int64_t)offset;
     ch_code_result rc = decode(r, &t->zone);
-    if (rc == CH_CODE_OK && ((t->zone != CH_NONE && ch_type_of(t->zone) != CH_STR) || !time_ok(t)))
+    if (rc == CH_CODE_OK && ((t->zone != CH_NONE && ch_type_of(t->zone) != CH_STR) || !ch_time_ok(t)))
         rc = CH_CODE_MALFORMED;
     if (rc != CH_CODE_OK) {
         ch_decref(ch_from_ptr(t)); /* a zone that failed to decode is CH_NOVALUE: nothing to free */
@@ -385,22 +373,11 @@ static ch_code_result decode_decimal(reader *r, ch_val *out)
     uint8_t flags;
     uint64_t exponent;
     uint32_t n;
-    if (!take_u8(r, &flags) || flags > (CH_DEC_KIND_MASK | CH_DEC_NEGATIVE) || !take_u64(r, &exponent) ||
-        !take_u32(r, &n) || (size_t)(r->end - r->p) < n)
-        return CH_CODE_MALFORMED;
-    /* Decimal exponents stay within +-10**18; beyond 2**62 arithmetic on them could overflow. */
-    if ((int64_t)exponent > (INT64_C(1) << 62) || (int64_t)exponent < -(INT64_C(1) << 62))
+    if (!take_u8(r, &flags) || !take_u64(r, &exponent) || !take_u32(r, &n) || (size_t)(r->end - r->p) < n)
         return CH_CODE_MALFORMED;
     const char *digits = (const char *)r->p;
     r->p += n;
-    for (uint32_t i = 0; i < n; i++)
-        if (digits[i] < '0' || digits[i] > '9')
-            return CH_CODE_MALFORMED;
-    /* As Decimal.as_tuple() has them: a finite coefficient has digits and no
-     * leading zero (but "0"), an infinity none, a NaN payload no leading zero. */
-    int kind = flags & CH_DEC_KIND_MASK;
-    if ((kind == CH_DEC_FINITE && (n == 0 || (n > 1 && digits[0] == '0'))) || (kind == CH_DEC_INFINITE && n != 0) ||
-        (kind >= CH_DEC_NAN && n > 0 && digits[0] == '0'))
+    if (!ch_decimal_ok(flags, digits, n, (int64_t)exponent))
         return CH_CODE_MALFORMED;
     ch_val number;
     ch_code_result rc = decode(r, &number);

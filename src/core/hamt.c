@@ -139,19 +139,19 @@ ch_val ch_hamt_get(const ch_node *root, ch_val key, uint64_t hash)
         if (h->type == CH_COLLISION) {
             const ch_collision *c = (const ch_collision *)h;
             for (uint32_t i = 0; c->hash == hash && i < c->count; i++)
-                if (ch_key_eq(c->slot[2 * i], key))
-                    return c->slot[2 * i + 1];
+                if (ch_key_eq(ch_word(&c->slot[2 * i]), key))
+                    return ch_word(&c->slot[2 * i + 1]);
             return CH_NOVALUE;
         }
         const ch_node *n = (const ch_node *)h;
         uint32_t bit = bit_for(hash, shift);
         if (n->datamap & bit) {
             unsigned i = index_below(n->datamap, bit);
-            return ch_key_eq(n->slot[2 * i], key) ? n->slot[2 * i + 1] : CH_NOVALUE;
+            return ch_key_eq(ch_word(&n->slot[2 * i]), key) ? ch_word(&n->slot[2 * i + 1]) : CH_NOVALUE;
         }
         if (!(n->nodemap & bit))
             return CH_NOVALUE;
-        h = ch_ptr(n->slot[2 * ch_popcount(n->datamap) + index_below(n->nodemap, bit)]);
+        h = ch_ptr(ch_word(&n->slot[2 * ch_popcount(n->datamap) + index_below(n->nodemap, bit)]));
         shift += BITS_PER_LEVEL;
         /* Which of the child's slots is wanted is known only once its
          * header's bitmaps arrive; fetching its next lines meanwhile turns
@@ -165,7 +165,8 @@ ch_val ch_hamt_get(const ch_node *root, ch_val key, uint64_t hash)
 /* --- making a node private to the editor ---------------------------------------- */
 
 /* Replaces the owned reference *slot with a private copy unless it is private
- * already.  Returns the node, or NULL when out of memory. */
+ * already (a copy of a mapped node holds its words as pointers: ch_word).
+ * Returns the node, or NULL when out of memory. */
 static ch_head *make_private(ch_val *slot)
 {
     ch_head *o = ch_ptr(*slot);
@@ -179,8 +180,11 @@ static ch_head *make_private(ch_val *slot)
     atomic_init(&copy->refcnt, 1);
     size_t nwords = (size - (o->type == CH_NODE ? sizeof(ch_node) : sizeof(ch_collision))) / sizeof(ch_val);
     ch_val *words = (ch_val *)((char *)copy + size) - nwords;
-    for (size_t i = 0; i < nwords; i++)
+    const ch_val *from = (const ch_val *)((const char *)o + size) - nwords;
+    for (size_t i = 0; i < nwords; i++) {
+        words[i] = ch_word(&from[i]);
         ch_incref(words[i]);
+    }
     *slot = ch_from_ptr(copy);
     ch_decref(ch_from_ptr(o));
     return copy;
@@ -537,7 +541,7 @@ static int collision_delete(ch_val *slot, ch_val key)
 {
     ch_collision *c = (ch_collision *)ch_ptr(*slot);
     uint32_t i = 0;
-    while (i < c->count && !ch_eq(c->slot[2 * i], key))
+    while (i < c->count && !ch_eq(ch_word(&c->slot[2 * i]), key))
         i++;
     if (i == c->count)
         return 0;
@@ -548,8 +552,8 @@ static int collision_delete(ch_val *slot, ch_val key)
     for (uint32_t from = 0, to = 0; from < c->count; from++) {
         if (from == i)
             continue;
-        m->slot[2 * to] = c->slot[2 * from];
-        m->slot[2 * to + 1] = c->slot[2 * from + 1];
+        m->slot[2 * to] = ch_word(&c->slot[2 * from]);
+        m->slot[2 * to + 1] = ch_word(&c->slot[2 * from + 1]);
         if (shared) {
             ch_incref(m->slot[2 * to]);
             ch_incref(m->slot[2 * to + 1]);
@@ -667,13 +671,13 @@ bool ch_hamt_iter_next(ch_hamt_iter *it, ch_val *key, ch_val *val)
             nchildren = ch_popcount(((const ch_node *)h)->nodemap);
         }
         if (p < npairs) {
-            *key = slot[2 * p];
-            *val = slot[2 * p + 1];
+            *key = ch_word(&slot[2 * p]);
+            *val = ch_word(&slot[2 * p + 1]);
             return true;
         }
         if (p < npairs + nchildren) {
             it->depth++;
-            it->node[it->depth] = ch_ptr(slot[2 * npairs + (p - npairs)]);
+            it->node[it->depth] = ch_ptr(ch_word(&slot[2 * npairs + (p - npairs)]));
             it->pos[it->depth] = 0;
             continue;
         }
@@ -691,6 +695,7 @@ ch_map *ch_map_new(ch_node *root, uint64_t count, uint16_t depth)
         return NULL;
     m->count = count;
     m->root = root;
+    m->snapshot = CH_NOVALUE;
     m->h.aux = depth;
     return m;
 }

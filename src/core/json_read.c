@@ -64,21 +64,6 @@ static ch_val no_memory(parser *ps)
     return fail_at(ps, "out of memory", ps->p);
 }
 
-/* Grows *buf (of *cap items of `size` bytes) to hold `need` items. */
-static bool grow(void **buf, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap < 64 ? 64 : *cap;
-    while (n < need)
-        n *= 2;
-    void *p = realloc(*buf, n * size);
-    if (p == NULL)
-        return false;
-    *buf = p;
-    *cap = n;
-    return true;
-}
 
 static inline void skip_space(parser *ps)
 {
@@ -178,7 +163,7 @@ static ch_val parse_string(parser *ps)
     size_t n = 0;
     uint32_t max = 0;
     for (s = quote + 1;;) {
-        if (!grow((void **)&ps->units, &ps->cap_units, n + 1, sizeof(uint32_t)))
+        if (!ch_grow_scratch((void **)&ps->units, &ps->cap_units, n + 1, sizeof(uint32_t)))
             return no_memory(ps);
         if (s >= end)
             return fail_at(ps, "Unterminated string starting at", quote);
@@ -389,7 +374,7 @@ static ch_val parse_array(parser *ps, unsigned depth)
             ch_val item = parse_value(ps, depth);
             if (item == CH_NOVALUE)
                 return CH_NOVALUE;
-            if (!grow((void **)&ps->vals, &ps->cap_vals, ps->nvals + 1, sizeof(ch_val))) {
+            if (!ch_grow_scratch((void **)&ps->vals, &ps->cap_vals, ps->nvals + 1, sizeof(ch_val))) {
                 ch_decref(item);
                 return no_memory(ps);
             }
@@ -531,7 +516,7 @@ static ch_val parse_object(parser *ps, unsigned depth)
             }
             ps->p++;
             ch_val val = parse_value(ps, depth);
-            if (val == CH_NOVALUE || !grow((void **)&ps->entries, &ps->cap_entries, ps->nentries + 1,
+            if (val == CH_NOVALUE || !ch_grow_scratch((void **)&ps->entries, &ps->cap_entries, ps->nentries + 1,
                                            sizeof(ch_entry))) {
                 ch_decref(key);
                 if (val == CH_NOVALUE)

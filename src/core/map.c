@@ -25,7 +25,7 @@ void ch_map_iter_init(ch_map_iter *it, const ch_map *m)
     it->record = ch_map_is_record(m) ? ch_as_record(m) : NULL;
     it->pos = 0;
     if (it->record == NULL)
-        ch_hamt_iter_init(&it->hamt, m->root);
+        ch_hamt_iter_init(&it->hamt, ch_map_root(m));
 }
 
 bool ch_map_iter_next(ch_map_iter *it, ch_val *key, ch_val *val)
@@ -137,7 +137,7 @@ ch_map *ch_map_build(ch_entry *entries, size_t n, uint16_t depth)
 int ch_map_hamt_root(const ch_map *m, ch_node **root)
 {
     if (!ch_map_is_record(m)) {
-        *root = m->root;
+        *root = (ch_node *)ch_map_root(m);
         ch_incref(ch_from_ptr(*root));
         return 0;
     }
@@ -164,9 +164,7 @@ int ch_map_hamt_root(const ch_map *m, ch_node **root)
 
 ch_val ch_map_key_ref(const ch_map *m, ch_val key)
 {
-    if (!ch_map_is_record(m)) {
-        ch_incref(key);
-        return key;
-    }
+    if (!ch_map_is_record(m))
+        return ch_unpack(key);
     return copy_str((const ch_str *)ch_ptr(key));
 }

@@ -46,7 +46,9 @@ static inline ch_val ch_record_value(const ch_record *r, uint32_t i)
 
 static inline bool ch_map_is_record(const ch_map *m) { return m->h.flags & CH_MAP_RECORD; }
 static inline const ch_record *ch_as_record(const ch_map *m) { return (const ch_record *)m; }
-static inline const ch_shape *ch_record_shape(const ch_record *r) { return (const ch_shape *)ch_ptr(r->shape); }
+static inline const ch_shape *ch_record_shape(const ch_record *r) { return (const ch_shape *)ch_ptr(ch_word(&r->shape)); }
+/* A HAMT map's root node, NULL when empty. */
+static inline const ch_node *ch_map_root(const ch_map *m) { return (const ch_node *)ch_ptr(ch_word((const ch_val *)&m->root)); }
 
 static inline uint64_t ch_map_count(const ch_map *m)
 {
@@ -57,7 +59,7 @@ static inline uint64_t ch_map_count(const ch_map *m)
 static inline ch_val ch_map_get(const ch_map *m, ch_val key, uint64_t hash)
 {
     if (!ch_map_is_record(m))
-        return ch_hamt_get(m->root, key, hash);
+        return ch_hamt_get(ch_map_root(m), key, hash);
     const ch_record *r = ch_as_record(m);
     int p = ch_shape_position(ch_record_shape(r), key, hash);
     return p >= 0 ? ch_record_value(r, (uint32_t)p) : CH_NOVALUE;

@@ -82,6 +82,21 @@ int64_t ch_native_bytes(void)
         sum += atomic_load_explicit(&stripes[i].bytes, memory_order_relaxed);
     return sum;
 }
+bool ch_grow_scratch(void **buf, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap < 64 ? 64 : *cap;
+    while (n < need)
+        n *= 2;
+    void *p = realloc(*buf, n * size);
+    if (p == NULL)
+        return false;
+    *buf = p;
+    *cap = n;
+    return true;
+}
+
 void *ch_new_object(size_t size, ch_type type)
 {
     ch_head *o = ch_alloc(size);

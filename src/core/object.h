@@ -9,6 +9,9 @@
  *   000          pointer to a heap object (8-byte aligned); 0 is "no value"
  *   001          small int: the upper 61 bits, signed
  *   010          constant: None, False or True
+ *   011          a packed value inside a record (packed.h)
+ *   100, 101     only in a snapshot file's containers: a position-
+ *                independent pointer (ch_word, snapshot.h)
  *
  * Heap objects start with `ch_head`: an atomic reference count, a type tag,
  * a per-type flag byte and a 16-bit "aux" field (nesting depth for
@@ -33,6 +36,12 @@ typedef uint64_t ch_val;
 #define CH_TAG_PTR ((ch_val)0)
 #define CH_TAG_INT ((ch_val)1)
 #define CH_TAG_CONST ((ch_val)2)
+/* A word of a container mapped from a snapshot file holds its target as a
+ * byte distance from the word itself (a multiple of 8) plus one of these
+ * tags: the target is the value, or (only for a record's shape) the word
+ * at the target is, a process shape the snapshot's table holds. */
+#define CH_TAG_REL ((ch_val)4)
+#define CH_TAG_REL_TABLE ((ch_val)5)
 
 #define CH_NOVALUE ((ch_val)0)
 #define CH_NONE ((ch_val)(CH_TAG_CONST | (0u << 3)))
@@ -72,6 +81,7 @@ typedef enum {
     CH_UUID,      /* uuid.UUID */
     CH_INSTANCE,  /* an object of a class named by module and qualname */
     CH_SHAPE,     /* the interned key set of records (shape.h) */
+    CH_SNAPSHOT,  /* a mapped snapshot file (snapshot.h) */
 } ch_type;
 
 typedef struct {
@@ -125,7 +135,9 @@ typedef struct ch_node ch_node;
 typedef struct {
     ch_head h;
     uint64_t count;
-    ch_node *root; /* NULL when empty */
+    ch_node *root;   /* NULL when empty */
+    ch_val snapshot; /* the mapped snapshot (a CH_SNAPSHOT) whose nodes `root`
+                        may share, or CH_NOVALUE: it keeps them mapped */
 } ch_map;
 
 #include "values_layout.h"
@@ -153,6 +165,20 @@ static inline unsigned ch_popcount(uint32_t x)
 
 static inline int ch_type_of(ch_val v) { return ch_is_ptr(v) ? ch_ptr(v)->type : 0; }
 
+/* The value a container's word holds: the word itself, or for a container
+ * mapped from a snapshot the object its relative word points at.  Every
+ * read of a container's word goes through here, so the same code reads
+ * heap and mapped containers (docs/design.md, "Mapped snapshots"). */
+static inline ch_val ch_word(const ch_val *w)
+{
+    ch_val v = *w;
+    if ((v & CH_TAG_MASK) >= CH_TAG_REL) {
+        uintptr_t target = (uintptr_t)w + (uintptr_t)(v & ~CH_TAG_MASK);
+        v = (v & CH_TAG_MASK) == CH_TAG_REL ? (ch_val)target : *(const ch_val *)target;
+    }
+    return v;
+}
+
 /* --- memory: every native byte is counted -------------------------------- */
 
 void *ch_alloc(size_t size);            /* NULL on failure */
@@ -167,6 +193,11 @@ void ch_count_bytes(int64_t bytes);
  * objects such as shapes, which any later build may take references on. */
 void *ch_alloc_outside_arena(size_t size);
 
+/* Grows the malloc'd scratch array *buf (of *cap items of `size` bytes,
+ * not counted as native memory) to hold `need` items, doubling; false when
+ * out of memory (*buf is then as it was). */
+bool ch_grow_scratch(void **buf, size_t *cap, size_t need, size_t size);
+
 /* Allocate a heap object with refcount 1. */
 void *ch_new_object(size_t size, ch_type type);
 
@@ -178,9 +209,19 @@ ch_val *ch_owned_words(ch_head *o, size_t *n);
 
 /* --- reference counting ---------------------------------------------------- */
 
+/* The count of every object in a mapped snapshot: such an object lives as
+ * long as its mapping, whose CH_SNAPSHOT object is counted instead, and its
+ * read-only page must never be written. */
+#define CH_REFCNT_MAPPED UINT32_MAX
+
+static inline bool ch_is_mapped(const ch_head *o)
+{
+    return atomic_load_explicit(&((ch_head *)o)->refcnt, memory_order_relaxed) == CH_REFCNT_MAPPED;
+}
+
 static inline void ch_incref(ch_val v)
 {
-    if (ch_is_ptr(v))
+    if (ch_is_ptr(v) && !ch_is_mapped(ch_ptr(v)))
         atomic_fetch_add_explicit(&ch_ptr(v)->refcnt, 1, memory_order_relaxed);
 }
 
@@ -200,7 +241,7 @@ void ch_release(ch_head *o);
 
 static inline void ch_decref(ch_val v)
 {
-    if (ch_is_ptr(v)) {
+    if (ch_is_ptr(v) && !ch_is_mapped(ch_ptr(v))) {
         ch_head *o = ch_ptr(v);
         if (atomic_fetch_sub_explicit(&o->refcnt, 1, memory_order_release) == 1) {
             atomic_thread_fence(memory_order_acquire);

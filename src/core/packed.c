@@ -32,6 +32,7 @@
  */
 #include <stdlib.h>
 
+#include "copy.h"
 #include "map.h"
 #include "packed.h"
 #include "value.h"
@@ -42,6 +43,8 @@ static int pack_item(ch_packer *pk, const uint8_t *p);
 
 static ch_val share(ch_val v, void *unused)
 {
+    if (ch_is_ptr(v) && ch_is_mapped(ch_ptr(v))) /* never a reference on a mapped page (copy.h) */
+        return ch_copy_or_share(v, CH_COPY_LIMIT);
     ch_incref(v);
     return v;
 }
@@ -54,7 +57,7 @@ static ch_val repack_record(const ch_record *r, ch_val (*keep)(ch_val, void *), 
 {
     ch_packer pk;
     ch_packer_init_with(&pk, keep, ctx);
-    ch_shape *shape = (ch_shape *)ch_ptr(r->shape);
+    ch_shape *shape = (ch_shape *)ch_record_shape(r);
     uint32_t starts[CH_RECORD_MAX];
     int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < shape->len; i++) {
@@ -63,11 +66,26 @@ static ch_val repack_record(const ch_record *r, ch_val (*keep)(ch_val, void *), 
     }
     ch_record *copy = NULL;
     if (rc == 0) {
-        ch_incref(r->shape);
+        ch_incref(ch_from_ptr(shape));
         copy = ch_record_from_packer(shape, starts, &pk, r->h.aux);
     }
     ch_packer_done(&pk);
     return copy != NULL ? ch_from_ptr(copy) : CH_NOVALUE; /* rc 1 cannot be: as many externs as inside */
+}
+
+ch_val ch_repack(ch_val v, ch_val (*keep)(ch_val, void *), void *ctx)
+{
+    const ch_head *o = ch_ptr(v);
+    if (o->type == CH_MAP)
+        return repack_record((const ch_record *)o, keep, ctx);
+    const ch_packed_seq *s = (const ch_packed_seq *)o;
+    ch_packer pk;
+    ch_packer_init_with(&pk, keep, ctx);
+    ch_val copy = CH_NOVALUE;
+    if (pack_item(&pk, (const uint8_t *)s + s->at) == 0) /* it fits: it did */
+        copy = ch_packed_seq_new(&pk, o->type, o->flags & ~CH_SEQ_PACKED, o->aux);
+    ch_packer_done(&pk);
+    return copy;
 }
 
 ch_val ch_unpack_with(ch_val v, ch_val (*keep)(ch_val, void *), void *ctx)
@@ -332,10 +350,11 @@ int ch_pack_record(ch_packer *pk, const ch_head *o)
     size_t start = mark.len + 1 + pad;
     pk->buf[mark.len] = CH_PK_RECORD;
     memset(pk->buf + mark.len + 1, 0, pad);
-    ch_record head = {{0, CH_MAP, CH_MAP_RECORD | CH_RECORD_WIDE, src->h.aux}, src->shape};
+    ch_val shape = ch_from_ptr(ch_record_shape(src));
+    ch_record head = {{0, CH_MAP, CH_MAP_RECORD | CH_RECORD_WIDE, src->h.aux}, shape};
     memcpy(pk->buf + start, &head, sizeof head); /* count 0: inside this record (ch_is_inside) */
-    ch_incref(src->shape);
-    int rc = own(pk, src->shape);
+    ch_incref(shape);
+    int rc = own(pk, shape);
     if (rc == 0)
         rc = pack_record_items(pk, src, start);
     if (rc == 0 && (pk->len - start > CH_PACK_SEQ_BYTES || pk->len > CH_PACK_MAX_BYTES))

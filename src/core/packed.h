@@ -88,11 +88,8 @@ static inline ch_val ch_packed_value(const uint8_t *p)
         memcpy(&x, p + 1, sizeof x);
         return ((ch_val)x << 3) | CH_TAG_INT;
     }
-    case CH_PK_EXTERN: {
-        ch_val x;
-        memcpy(&x, p - ch_load_u16(p + 1), sizeof x);
-        return x;
-    }
+    case CH_PK_EXTERN: /* the word is one of the record's externs, so aligned */
+        return ch_word((const ch_val *)(const void *)(p - ch_load_u16(p + 1)));
     case CH_PK_RECORD: /* a record object inside this one: a pointer, but never counted */
         return (ch_val)(((uintptr_t)p + 8) & ~(uintptr_t)7);
     default:
@@ -202,7 +199,7 @@ static inline ch_items ch_items_of(ch_val v)
 static inline ch_val ch_items_at(const ch_items *s, uint32_t i)
 {
     if (s->heap != NULL)
-        return s->heap[i];
+        return ch_word(&s->heap[i]);
     return ch_packed_value(s->packed + ch_load_u16(s->packed + 3 + 2 * (size_t)i));
 }
 
@@ -221,6 +218,11 @@ ch_val ch_unpack(ch_val v);
 /* The same, with `keep(x, ctx)` making the reference for every value that
  * is not packed (the externs and immediates inside `v`, or `v` itself). */
 ch_val ch_unpack_with(ch_val v, ch_val (*keep)(ch_val, void *), void *ctx);
+
+/* A new heap copy of the record or packed sequence object `v` (a mapped
+ * one: its nested records' shape words are relative), its externs made by
+ * `keep`; CH_NOVALUE when out of memory. */
+ch_val ch_repack(ch_val v, ch_val (*keep)(ch_val, void *), void *ctx);
 
 /* --- writing ---------------------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include "primitives.h"
 #include "queue.h"
 #include "ref.h"
+#include "snapshot.h"
 #include "value.h"
 
 size_t ch_object_size(const ch_head *o)
@@ -59,6 +60,8 @@ size_t ch_object_size(const ch_head *o)
         return sizeof(ch_instance);
     case CH_SHAPE:
         return ch_shape_size((const ch_shape *)o);
+    case CH_SNAPSHOT:
+        return sizeof(ch_snapshot);
     default:
         return 0;
     }
@@ -81,7 +84,8 @@ ch_val *ch_owned_words(ch_head *o, size_t *n)
             *n = 1 + (size_t)ch_record_externs((ch_record *)o);
             return &((ch_record *)o)->shape;
         }
-        *n = 1;
+        *n = 2; /* the root, then the snapshot */
+        _Static_assert(offsetof(ch_map, snapshot) == offsetof(ch_map, root) + sizeof(ch_val), "adjacent words");
         return (ch_val *)&((ch_map *)o)->root;
     case CH_NODE: {
         ch_node *node = (ch_node *)o;
@@ -117,6 +121,7 @@ void ch_release(ch_head *o)
     ch_head **work = local;
     size_t cap = 128, len = 0;
     work[len++] = o;
+    ch_snapshot *retired = NULL;
     while (len > 0) {
         ch_head *x = work[--len];
         if (ch_type_is_named(x->type)) {
@@ -126,12 +131,17 @@ void ch_release(ch_head *o)
         } else if (x->type == CH_SHAPE) {
             ch_shape_release((ch_shape *)x); /* it owns no references */
             continue;
+        } else if (x->type == CH_SNAPSHOT) {
+            /* Unmapped last: heap nodes still on the work list may point
+             * into it (and reading whether a word is mapped reads it). */
+            ch_snapshot_retire((ch_snapshot *)x, &retired);
+            continue;
         }
         size_t n, size = ch_object_size(x); /* a record's size is read from its shape */
         ch_val *words = ch_owned_words(x, &n);
         for (size_t i = 0; i < n; i++) {
-            if (!ch_is_ptr(words[i]))
-                continue;
+            if (!ch_is_ptr(words[i]) || ch_is_mapped(ch_ptr(words[i])))
+                continue; /* a mapped object lives as long as its snapshot, counted instead */
             ch_head *child = ch_ptr(words[i]);
             if (atomic_fetch_sub_explicit(&child->refcnt, 1, memory_order_release) != 1)
                 continue;
@@ -155,6 +165,11 @@ void ch_release(ch_head *o)
         else if (ch_type_is_named(x->type))
             ch_sync_destroy((ch_sync *)x);
         ch_free(x, size);
+    }
+    while (retired != NULL) {
+        ch_snapshot *next = retired->next;
+        ch_snapshot_destroy(retired);
+        retired = next;
     }
     if (work != local)
         free(work);

@@ -73,6 +73,35 @@ ch_time *ch_time_new(int flags)
     return t;
 }
 
+bool ch_time_ok(const ch_time *t)
+{
+    if (t->h.flags < CH_TIME_DATE || t->h.flags > CH_TIME_DELTA || t->tz > CH_TZ_ZONE)
+        return false;
+    if (t->h.flags == CH_TIME_DELTA)
+        return t->days >= -999999999 && t->days <= 999999999 && t->seconds >= 0 && t->seconds < 86400 &&
+               t->microsecond >= 0 && t->microsecond < 1000000;
+    return t->year >= 0 && t->year <= 9999 && t->month <= 12 && t->day <= 31 && t->hour < 24 && t->minute < 60 &&
+           t->second < 60 && t->microsecond >= 0 && t->microsecond < 1000000 && t->fold <= 1 &&
+           t->offset_us > -86400000000LL && t->offset_us < 86400000000LL;
+}
+
+bool ch_decimal_ok(int flags, const char *digits, size_t n, int64_t exponent)
+{
+    if (flags < 0 || flags > (CH_DEC_KIND_MASK | CH_DEC_NEGATIVE))
+        return false;
+    /* Decimal exponents stay within +-10**18; beyond 2**62 arithmetic on them could overflow. */
+    if (exponent > (INT64_C(1) << 62) || exponent < -(INT64_C(1) << 62))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (digits[i] < '0' || digits[i] > '9')
+            return false;
+    /* A finite coefficient has digits and no leading zero (but "0"), an
+     * infinity none, a NaN payload no leading zero. */
+    int kind = flags & CH_DEC_KIND_MASK;
+    return !((kind == CH_DEC_FINITE && (n == 0 || (n > 1 && digits[0] == '0'))) || (kind == CH_DEC_INFINITE && n != 0) ||
+             (kind >= CH_DEC_NAN && n > 0 && digits[0] == '0'));
+}
+
 ch_val ch_decimal_new(int flags, const char *digits, size_t ndigits, int64_t exponent, ch_val number)
 {
     ch_decimal *d = ch_new_object(sizeof(ch_decimal) + ndigits, CH_DECIMAL);
@@ -326,7 +355,7 @@ static ch_val unwrap(ch_val v)
     for (;;) {
         int type = ch_type_of(v);
         if (type == CH_DECIMAL && ((const ch_decimal *)ch_ptr(v))->number != CH_NOVALUE)
-            v = ((const ch_decimal *)ch_ptr(v))->number;
+            v = ch_word(&((const ch_decimal *)ch_ptr(v))->number);
         else if (type == CH_INSTANCE &&
                  (ch_ptr(v)->flags == CH_INST_ENUM_VALUE || ch_ptr(v)->flags == CH_INST_NAMEDTUPLE))
             v = ((const ch_instance *)ch_ptr(v))->payload;
@@ -618,14 +647,14 @@ static bool map_eq(const ch_map *a, const ch_map *b)
 {
     if (ch_map_count(a) != ch_map_count(b))
         return false;
-    if (ch_map_is_record(a) && ch_map_is_record(b) && ch_as_record(a)->shape == ch_as_record(b)->shape) {
+    if (ch_map_is_record(a) && ch_map_is_record(b) && ch_record_shape(ch_as_record(a)) == ch_record_shape(ch_as_record(b))) {
         const ch_record *r = ch_as_record(a), *s = ch_as_record(b); /* one shape: slot by slot */
         for (uint64_t i = 0; i < ch_map_count(a); i++)
             if (!ch_eq(ch_record_value(r, (uint32_t)i), ch_record_value(s, (uint32_t)i)))
                 return false;
         return true;
     }
-    if (!ch_map_is_record(a) && !ch_map_is_record(b) && a->root == b->root)
+    if (!ch_map_is_record(a) && !ch_map_is_record(b) && ch_map_root(a) == ch_map_root(b))
         return true;
     ch_map_iter it;
     ch_val key, val;

@@ -20,8 +20,14 @@ ch_val ch_bigint_new(const unsigned char *le, size_t len);
 /* A date/time value of kind `flags` (CH_TIME_*), all fields zero and zone
  * None until the caller fills them. */
 ch_time *ch_time_new(int flags);
+/* Whether a time's fields are in the ranges Python allows (so that
+ * arithmetic on them cannot overflow): for values read from outside. */
+bool ch_time_ok(const ch_time *t);
 /* A Decimal; `number` (stolen) is the int or float it equals, or CH_NOVALUE. */
 ch_val ch_decimal_new(int flags, const char *digits, size_t ndigits, int64_t exponent, ch_val number);
+/* Whether these are a decimal's parts as Decimal.as_tuple() has them: for
+ * values read from outside. */
+bool ch_decimal_ok(int flags, const char *digits, size_t ndigits, int64_t exponent);
 ch_val ch_uuid_new(const unsigned char bytes[16]);
 /* An instance of kind `flags` (CH_INST_*); steals the three references. */
 ch_val ch_instance_new(int flags, ch_val cls, ch_val fields, ch_val payload);

@@ -1,0 +1,90 @@
+/*
+ * Snapshots: a Map saved to one file that any process maps read-only and
+ * reads in place (see snapshot.c and docs/format.md).
+ */
+#ifndef COHIVE_CORE_SNAPSHOT_H
+#define COHIVE_CORE_SNAPSHOT_H
+
+#include "map.h"
+
+#define CH_SNAPSHOT_VERSION 1
+#define CH_SNAPSHOT_HEADER 64
+/* The table of process shapes sits this far before the file in memory,
+ * rounded so that any page size up to 64 KiB keeps both mappable. */
+#define CH_SNAPSHOT_TABLE_ROUND 65536
+
+/* A loaded snapshot: the memory of its shape table and file, and the
+ * process shapes the table holds (one reference each). */
+typedef struct ch_snapshot ch_snapshot;
+struct ch_snapshot {
+    ch_head h;                 /* CH_SNAPSHOT */
+    uint32_t nshapes;
+    uint32_t _pad;
+    unsigned char *region;     /* the table's first byte: what is unmapped */
+    size_t region_len;
+    const unsigned char *file; /* the file's first byte, region + table bytes */
+    size_t file_len;
+    ch_snapshot *next;         /* the registry of live snapshots */
+};
+
+/* --- saving ----------------------------------------------------------------- */
+
+/* Why a save failed: out of memory, or a value snapshots cannot hold. */
+typedef enum { CH_SAVE_OK = 0, CH_SAVE_NOMEM, CH_SAVE_UNSUPPORTED } ch_save_status;
+
+/* Where the unsupported value is: the keys (maps) and indexes (sequences)
+ * from the root down, at most CH_SAVE_PATH of them. */
+#define CH_SAVE_PATH 32
+typedef struct {
+    ch_val step;   /* a key (borrowed), or a small int index */
+    bool is_index;
+} ch_save_step;
+
+typedef struct {
+    unsigned char *data; /* malloc'd; the caller frees it */
+    size_t len;
+    ch_save_status status;
+    int bad_type;        /* the ch_type of the value that cannot be saved */
+    unsigned depth;      /* steps in `path` (more were dropped past CH_SAVE_PATH) */
+    ch_save_step path[CH_SAVE_PATH];
+} ch_saved;
+
+/* The snapshot file of `m`, whole, in out->data; CH_SAVE_OK or why not (then
+ * out->data is NULL). */
+ch_save_status ch_snapshot_encode(const ch_map *m, ch_saved *out);
+
+/* --- loading ---------------------------------------------------------------- */
+
+/* Why a load failed, with `problem` naming what is wrong and `at` the byte
+ * offset where; CH_LOAD_OS keeps errno. */
+typedef enum { CH_LOAD_OK = 0, CH_LOAD_NOMEM, CH_LOAD_OS, CH_LOAD_BAD } ch_load_status;
+
+typedef struct {
+    ch_load_status status;
+    const char *problem; /* a static description */
+    uint64_t at;         /* the offset it concerns */
+    uint32_t version;    /* the file's format version, when that is the problem */
+} ch_load_error;
+
+/* Maps the file open on `fd` (which the caller closes) and checks all of
+ * it: a new Map on success (a heap map over the mapped tree, holding the
+ * snapshot), NULL with *err filled otherwise. */
+ch_map *ch_snapshot_load_fd(int fd, ch_load_error *err);
+
+/* The checksum of a whole file of `len` (at least CH_SNAPSHOT_HEADER)
+ * bytes, its own field read as zero. */
+uint64_t ch_snapshot_checksum(const unsigned char *file, size_t len);
+
+/* --- lifetime --------------------------------------------------------------- */
+
+/* A new reference to the live snapshot whose memory holds `p`, or NULL:
+ * what an edit sharing mapped nodes must keep. */
+ch_snapshot *ch_snapshot_holding(const void *p);
+
+/* A snapshot whose count reached zero leaves the registry and joins the
+ * list `*retired` (by `next`), then is unmapped by ch_snapshot_destroy once
+ * nothing being freed with it can point into it (ch_release). */
+void ch_snapshot_retire(ch_snapshot *s, ch_snapshot **retired);
+void ch_snapshot_destroy(ch_snapshot *s);
+
+#endif

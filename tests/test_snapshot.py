@@ -1,0 +1,380 @@
+"""Snapshots: Map.save(path) and cohive.load(path).
+
+A loaded Map is mapped read-only, so every read in these tests also proves
+that reading writes nothing to it (a write would be a SIGSEGV).  The same
+values are checked against the heap Map they were saved from, which is the
+reference model here.
+"""
+
+import datetime
+import decimal
+import gc
+import os
+import pickle
+import random
+import struct
+import subprocess
+import sys
+import textwrap
+import uuid
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from interp_helpers import run_in_each
+from strategies import keys, values
+
+import cohive
+
+TIMEOUT = 120
+
+
+def record(i: int) -> dict[str, Any]:
+    return {
+        "name": f"user number {i}",
+        "age": 18 + i % 80,
+        "tags": [f"t{i % 13}", "member"],
+        "score": i / 7,
+        "active": i % 2 == 0,
+        "nested": {"a": i, "b": [1, 2.5, "x" * 40], "c": {"deep": (i, "é")}},
+    }
+
+
+RICH: dict[Any, Any] = {
+    "ascii": "plain",
+    "latin1": "café",
+    "ucs2": "Ω≈ç√",
+    "ucs4": "𝄞 music",
+    "long": "y" * 5000,
+    "bytes": b"\x00\xff" * 10,
+    "big bytes": bytes(range(256)) * 40,
+    "buffer": bytearray(b"abc"),
+    "float": -1.5e300,
+    "complex": 3 - 4j,
+    "ints": [0, -1, 127, 128, -(2**40), 2**60 - 1, -(2**60), 2**61, -(2**200)],
+    "consts": (None, True, False),
+    "big list": list(range(300)),
+    "sets": [{1, 2, 3}, frozenset({"a", "b"}), set(), frozenset()],
+    "empty": [{}, [], (), ""],
+    "date": datetime.date(2024, 2, 29),
+    "datetime": datetime.datetime(2020, 5, 17, 10, 30, 5, 123, tzinfo=datetime.timezone(datetime.timedelta(hours=-3))),
+    "zoned": datetime.datetime(2021, 1, 1, 12, tzinfo=zoneinfo.ZoneInfo("Europe/Paris")),
+    "time": datetime.time(23, 59, 59, 999999),
+    "delta": datetime.timedelta(days=-3, seconds=5),
+    "decimals": [decimal.Decimal("1.25"), decimal.Decimal("-0"), decimal.Decimal("-Infinity"), decimal.Decimal("1e-999")],
+    "uuid": uuid.UUID(int=12345),
+    "big dict": {f"k{i}": {"v": i} for i in range(200)},
+    "records": [record(i) for i in range(3)],
+    42: "int key",
+    (1, "two"): "tuple key",
+    frozenset({1, 2}): "frozenset key",
+    -7.5: "float key",
+}
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "data.snapshot"
+
+
+def saved(m: cohive.Map, path: Path) -> cohive.Map:
+    m.save(path)
+    return cohive.load(path)
+
+
+def mapped_files() -> list[str]:
+    with open("/proc/self/maps") as f:
+        return [line.split()[-1] for line in f if len(line.split()) >= 6]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"only": 1},
+        {"a": 1, "b": "two"},
+        {i: i for i in range(100)},
+        {f"user:{i}": record(i) for i in range(2000)},
+        RICH,
+    ],
+    ids=["empty", "one key", "record", "ints", "records", "rich"],
+)
+def test_round_trip(path: Path, data: dict[Any, Any]) -> None:
+    m = cohive.Map(data)
+    loaded = saved(m, path)
+    assert type(loaded) is cohive.Map
+    assert loaded == m and m == loaded
+    assert hash(loaded) == hash(m)
+    assert len(loaded) == len(m)
+    assert list(loaded) == list(m)  # the same hash order in every process
+    assert repr(loaded) == repr(m)
+    assert loaded.thaw() == m.thaw() == cohive.thaw(cohive.freeze(data))
+    for k in m:
+        assert loaded[k] == m[k]
+        assert k in loaded
+    assert loaded.get("absent", 5) == 5
+
+
+def test_values_read_in_place(path: Path) -> None:
+    loaded = saved(cohive.Map(RICH), path)
+    assert loaded["ucs4"] == "𝄞 music"
+    assert loaded["big list"][299] == 299
+    assert isinstance(loaded["buffer"], cohive.FrozenBytes) and bytes(loaded["buffer"]) == b"abc"
+    assert loaded["zoned"].tzinfo == zoneinfo.ZoneInfo("Europe/Paris")
+    assert loaded["decimals"][2].is_infinite()
+    assert loaded["big dict"]["k199"]["v"] == 199
+    assert loaded["records"][2]["nested"]["c"]["deep"] == (2, "é")
+    assert cohive.to_json(loaded["records"][0]) == cohive.to_json(cohive.freeze(record(0)))
+
+
+def test_edits_share_the_mapping_and_outlive_it(path: Path) -> None:
+    data = {f"user:{i}": record(i) for i in range(3000)}
+    m = cohive.Map(data)
+    loaded = saved(m, path)
+    edited = loaded.set("new", 1).delete("user:7").update({"user:8": "replaced"})
+    with loaded.mutate() as mm:
+        mm["x"] = [1, 2]
+        del mm["user:9"]
+        mutated = mm.finish()
+    view = loaded["user:5"]
+    nested = loaded["user:6"]["nested"]
+    del loaded
+    gc.collect()
+    assert str(path) in mapped_files()  # the edits and views keep it mapped
+    assert edited["user:10"] == m["user:10"] and "user:7" not in edited and edited["user:8"] == "replaced"
+    assert len(edited) == len(m)
+    assert mutated["x"] == [1, 2] and "user:9" not in mutated and mutated["user:11"] == m["user:11"]
+    assert view == m["user:5"] and nested == m["user:6"]["nested"]
+    del edited, mutated, view, nested, mm
+    gc.collect()
+    assert str(path) not in mapped_files()
+
+
+def test_values_stored_elsewhere_are_copied(path: Path) -> None:
+    data = {"rec": record(1), "big": {f"k{i}": i for i in range(2000)}, "list": list(range(1000)), "n": 5}
+    loaded = saved(cohive.Map(data), path)
+    other = cohive.Map({"rec": loaded["rec"], "big": loaded["big"], "list": loaded["list"]})
+    merged = cohive.Map({"keep": 1}).update(loaded)
+    ref = cohive.Ref("snapshot-test-ref", default=loaded["big"])
+    queue = cohive.Queue()
+    queue.put(loaded["rec"])
+    queue.put(loaded)
+    from_queue = [queue.get(timeout=TIMEOUT), queue.get(timeout=TIMEOUT)]
+    del loaded
+    gc.collect()
+    assert other.thaw() == {k: data[k] for k in ("rec", "big", "list")}
+    assert merged["big"]["k1999"] == 1999 and merged["keep"] == 1
+    assert ref.get()["k5"] == 5
+    assert from_queue[0] == cohive.freeze(data["rec"]) and from_queue[1]["n"] == 5
+    del other, merged, ref, from_queue
+    gc.collect()
+    assert str(path) not in mapped_files()
+
+
+def test_memory_returns_to_baseline(path: Path) -> None:
+    data = {f"user:{i}": record(i) for i in range(500)}
+    cohive.Map(data).save(path)
+    gc.collect()
+    before = cohive.native_bytes()
+    for _ in range(20):
+        loaded = cohive.load(path)
+        edited = loaded.set("x", 1).set(("a", 1), loaded["user:3"])
+        assert edited["x"] == 1
+        del loaded, edited
+    gc.collect()
+    assert cohive.native_bytes() == before
+    assert str(path) not in mapped_files()
+
+
+def test_save_is_atomic_and_loaded_files_never_change(path: Path) -> None:
+    cohive.Map({"v": 1, "w": list(range(100))}).save(path)
+    first = cohive.load(path)
+    cohive.Map({"v": 2}).save(path)  # a new file renamed over the old one
+    second = cohive.load(path)
+    assert first["v"] == 1 and first["w"][99] == 99
+    assert second["v"] == 2
+    assert os.listdir(path.parent) == [path.name]  # no temporary file left
+
+
+def test_pickle_and_equality_with_heap_maps(path: Path) -> None:
+    m = cohive.Map(RICH)
+    loaded = saved(m, path)
+    assert pickle.loads(pickle.dumps(loaded)) == m
+    assert cohive.Map({"a": loaded}) == cohive.Map({"a": m})
+    assert loaded.save(path.with_suffix(".again")) is None  # a loaded Map saves like any other
+    assert cohive.load(path.with_suffix(".again")) == m
+
+
+def test_a_second_process_reads_the_same_file(path: Path) -> None:
+    m = cohive.Map({f"user:{i}": record(i) for i in range(1000)})
+    m.save(path)
+    code = textwrap.dedent(
+        f"""
+        import cohive
+        m = cohive.load({str(path)!r})
+        print(sum(m[f"user:{{i}}"]["age"] for i in range(1000)), m["user:7"]["nested"]["c"]["deep"])
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split(maxsplit=1) == [str(sum(m[f"user:{i}"]["age"] for i in range(1000))), "(7, 'é')\n"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="os.fork is POSIX only")
+def test_forked_child_reads_a_loaded_snapshot(path: Path) -> None:
+    cohive.Map({f"k{i}": record(i) for i in range(100)}).save(path)
+    code = textwrap.dedent(
+        f"""
+        import os, cohive
+        m = cohive.load({str(path)!r})
+        pid = os.fork()
+        if pid == 0:
+            ok = m["k5"]["nested"]["a"] == 5 and m.set("x", 1)["k9"]["age"] == 27
+            os._exit(0 if ok else 1)
+        print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "0\n"
+
+
+def test_interpreters_load_and_read_in_parallel(path: Path) -> None:
+    m = cohive.Map({f"k{i}": record(i) for i in range(500)})
+    m.save(path)
+    want = sum(m[f"k{i}"]["age"] for i in range(500))
+    code = f"""
+        import cohive
+        m = cohive.load({str(path)!r})
+        assert sum(m[f"k{{i}}"]["age"] for i in range(500)) == {want}
+        assert m["k3"]["nested"]["b"][2] == "x" * 40
+    """
+    run_in_each([code, code])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(keys, values, max_size=8))
+def test_any_frozen_value_round_trips(tmp_path_factory: pytest.TempPathFactory, data: dict[Any, Any]) -> None:
+    path = tmp_path_factory.mktemp("hyp") / "s"
+    m = cohive.Map(data)
+    loaded = saved(m, path)
+    assert loaded == m and hash(loaded) == hash(m) and list(loaded) == list(m)
+    assert loaded.thaw() == m.thaw()
+
+
+# --- bad input ------------------------------------------------------------------------
+
+
+def test_named_objects_and_instances_are_refused_with_their_path(path: Path) -> None:
+    m = cohive.Map({"users": [{"name": "a"}, {"name": "b", "lock": cohive.Lock()}]})
+    with pytest.raises(TypeError, match=r"synchronisation primitive at m\['users'\]\[1\]"):
+        m.save(path)
+    assert not path.exists() and os.listdir(path.parent) == []
+
+
+def test_unwritable_path_leaves_no_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        cohive.Map({"a": 1}).save(tmp_path / "missing" / "s")
+    assert os.listdir(tmp_path) == []
+
+
+def test_missing_and_unreadable_paths(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        cohive.load(tmp_path / "nothing")
+    with pytest.raises(IsADirectoryError):
+        cohive.load(tmp_path)
+
+
+def test_other_versions_are_named(path: Path) -> None:
+    cohive.Map({"a": 1}).save(path)
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, 8, 7)
+    path.write_bytes(data)
+    with pytest.raises(cohive.SnapshotError, match="format version 7; this cohive reads version 1"):
+        cohive.load(path)
+
+
+def test_snapshot_error_is_a_value_error(path: Path) -> None:
+    path.write_bytes(b"not a snapshot at all, but long enough to have a header......." * 2)
+    with pytest.raises(ValueError, match="not a cohive snapshot"):
+        cohive.load(path)
+    assert issubclass(cohive.SnapshotError, ValueError)
+
+
+def read_all(value: Any) -> None:
+    """Reads everything reachable, every way (a bad word would crash here)."""
+    if isinstance(value, cohive.Map):
+        len(value), hash(value), repr(value), value.thaw(), pickle.dumps(value)
+        value.set("probe", 1).delete("probe")
+        for k, v in value.items():
+            read_all(k)
+            read_all(v)
+            value.get(k)
+    elif isinstance(value, (cohive.FrozenList, tuple, frozenset)):
+        hash(value) if not isinstance(value, cohive.FrozenList) else None
+        for item in value:
+            read_all(item)
+    else:
+        repr(value)
+
+
+def mutants(data: bytes, rng: random.Random) -> list[tuple[str, bytes]]:
+    """Damaged copies of a snapshot file: what disks, truncation and hostile
+    writers make of one."""
+    out = []
+    n = len(data)
+    for _ in range(60):
+        b = bytearray(data)
+        i = rng.randrange(n)
+        b[i] ^= 1 << rng.randrange(8)
+        out.append((f"bit flip at {i}", bytes(b)))
+    for cut in (0, 1, 63, 64, n // 2, n - 8, n - 1):
+        out.append((f"truncated to {cut}", data[:cut]))
+    for _ in range(40):
+        b = bytearray(data)
+        at = rng.randrange(0, n - 8) & ~7
+        word = rng.choice([0, 1, 4, 5, 0x7FFFFFFF, 0xFFFFFFFF, 2**63, n, n - 8, n + 8, 2**64 - 8, 2**64 - 4])
+        struct.pack_into("<Q", b, at, word)
+        out.append((f"word {word:#x} at {at}", bytes(b)))
+    for _ in range(20):
+        b = bytearray(data)
+        src, dst, size = rng.randrange(n), rng.randrange(n), rng.randrange(1, 64)
+        b[dst : dst + size] = data[src : src + size]
+        out.append((f"splice {size} bytes from {src} to {dst}", bytes(b[:n])))
+    return out
+
+
+def fix_checksum(data: bytes) -> bytes:
+    """The mutant with a checksum that matches, so the structural checks
+    behind it are what must catch the damage (as for a hostile file)."""
+    if len(data) < 64:
+        return data
+    b = bytearray(data)
+    struct.pack_into("<Q", b, 56, 0)
+    struct.pack_into("<Q", b, 24, len(b))
+    b[56:64] = cohive._cohive._snapshot_checksum(bytes(b))
+    return bytes(b)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_damaged_files_raise_snapshot_error_never_crash(path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    m = cohive.Map({**RICH, "records": {f"r{i}": record(i) for i in range(40)}})
+    m.save(path)
+    original = path.read_bytes()
+    outcomes = {"error": 0, "loaded": 0}
+    for what, data in mutants(original, rng):
+        for attempt in (data, fix_checksum(data)):
+            path.write_bytes(attempt)
+            try:
+                loaded = cohive.load(path)
+            except cohive.SnapshotError as e:
+                assert str(path) in str(e), what
+                outcomes["error"] += 1
+                continue
+            outcomes["loaded"] += 1
+            read_all(loaded)  # a change the checks accept is a valid snapshot
+    assert outcomes["error"] > 0 and outcomes["loaded"] > 0
