@@ -137,8 +137,8 @@ class ForeignProcessError(RuntimeError):
 class SnapshotError(ValueError):
     """A snapshot file is damaged, truncated or of a format this cohive does not read."""
 
-def load(path: str | os.PathLike[str] | bytes, /) -> Map[Any, Any]:
-    """The Map saved in the snapshot file at path (Map.save), mapped read-only and shared by every process that loads it."""
+def load(path: str | os.PathLike[str] | bytes, /, *, verify: bool = False) -> Map[Any, Any]:
+    """The Map saved in the snapshot file at path (Map.save), mapped read-only in O(1) and shared by every process that loads it."""
 
 @final
 class Queue(Generic[_T]):

@@ -365,7 +365,7 @@ def test_damaged_files_raise_snapshot_error_never_crash(path: Path, seed: int) -
     m = cohive.Map({**RICH, "records": {f"r{i}": record(i) for i in range(40)}})
     m.save(path)
     original = path.read_bytes()
-    outcomes = {"error": 0, "loaded": 0}
+    outcomes = {"at load": 0, "at a lookup": 0, "at a full read": 0, "sound": 0}
     for what, data in mutants(original, rng):
         for attempt in (data, fix_checksum(data)):
             path.write_bytes(attempt)
@@ -373,8 +373,40 @@ def test_damaged_files_raise_snapshot_error_never_crash(path: Path, seed: int) -
                 loaded = cohive.load(path)
             except cohive.SnapshotError as e:
                 assert str(path) in str(e), what
-                outcomes["error"] += 1
+                outcomes["at load"] += 1
                 continue
-            outcomes["loaded"] += 1
-            read_all(loaded)  # a change the checks accept is a valid snapshot
-    assert outcomes["error"] > 0 and outcomes["loaded"] > 0
+            try:
+                for k in m:  # lookups check only what they read, as they read it
+                    loaded.get(k)
+            except cohive.SnapshotError:
+                outcomes["at a lookup"] += 1
+                with pytest.raises(cohive.SnapshotError):  # and the snapshot stays damaged
+                    len(list(loaded))
+                continue
+            try:
+                read_all(loaded)  # checks the whole file first
+            except cohive.SnapshotError:
+                outcomes["at a full read"] += 1
+                continue
+            outcomes["sound"] += 1
+    assert all(outcomes.values()), outcomes
+
+
+def test_load_is_lazy_and_verify_checks_everything(path: Path) -> None:
+    m = cohive.Map({f"k{i}": record(i) for i in range(2000)})
+    m.save(path)
+    data = bytearray(path.read_bytes())
+    victim = data.index(b"user number 1999")  # inside one record, deep in the trie
+    data[victim : victim + 4] = b"\xff\xff\xff\xff"  # no longer ASCII
+    path.write_bytes(fix_checksum(bytes(data)))
+    loaded = cohive.load(path)  # reads the header, the shapes and the root only
+    assert loaded["k5"] == m["k5"]
+    with pytest.raises(cohive.SnapshotError, match="code units do not match its width"):
+        loaded["k1999"]
+    with pytest.raises(cohive.SnapshotError):
+        loaded["k5"]  # a snapshot found damaged stays so
+    with pytest.raises(cohive.SnapshotError, match="code units do not match its width"):
+        cohive.load(path, verify=True)
+    fresh = cohive.load(path)
+    with pytest.raises(cohive.SnapshotError):
+        list(fresh)  # anything but a lookup checks the whole file first

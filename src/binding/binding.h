@@ -227,6 +227,12 @@ int cohive_add_json_functions(PyObject *module); /* to_json, from_json (json.c) 
 /* cohive.load and cohive.SnapshotError; Map.save (snapshot.c) */
 int cohive_add_snapshot_functions(PyObject *module, cohive_state *st);
 PyObject *cohive_map_save(PyObject *self, PyObject *path);
+/* 0 when any code may read `m`: a map of a snapshot whose trie has not been
+ * checked whole is checked now (once); -1 with SnapshotError. */
+int cohive_map_ready(cohive_state *st, const ch_map *m);
+/* ch_map_get, checking as it reads when `m` is such a map: 0 with *out
+ * (CH_NOVALUE when absent), or -1 with SnapshotError. */
+int cohive_map_find(cohive_state *st, const ch_map *m, ch_val key, uint64_t hash, ch_val *out);
 
 /* --- waiting ------------------------------------------------------------------ */
 

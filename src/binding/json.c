@@ -340,6 +340,8 @@ static int write_py(encoder *e, PyObject *o)
     } else if (PyList_Check(o) || PyTuple_Check(o)) {
         return write_sequence(e, o);
     } else if (tp == e->st->Map_Type || tp == e->st->FrozenList_Type) {
+        if (tp == e->st->Map_Type && cohive_map_ready(e->st, ((MapObject *)o)->map) < 0)
+            return -1;
         return write_native(e, ch_from_ptr(((NativeObject *)o)->native));
     } else {
         /* Everything else is written as its frozen form: the native writer

@@ -31,10 +31,15 @@ static ch_val snapshot_of(const ch_map *m)
 }
 
 /* An edit of `m` (NULL: of an empty map); a record is edited as a HAMT of
- * its entries.  -1 with MemoryError. */
-static int edit_begin(map_edit *e, const ch_map *m)
+ * its entries.  -1 with MemoryError, or SnapshotError for a damaged
+ * snapshot (an edit reads more than a lookup checks: the whole of it is
+ * checked first). */
+static int edit_begin(cohive_state *st, map_edit *e, const ch_map *m)
 {
     e->root = NULL;
+    e->snapshot = CH_NOVALUE;
+    if (m != NULL && cohive_map_ready(st, m) < 0)
+        return -1;
     e->snapshot = m != NULL ? snapshot_of(m) : CH_NOVALUE;
     e->count = m != NULL ? ch_map_count(m) : 0;
     e->depth = m != NULL ? m->h.aux : 1;
@@ -274,9 +279,9 @@ static int lookup(cohive_state *st, const ch_map *m, PyObject *k, ch_val *out)
     int rc = cohive_probe(st, k, &p, &hash);
     if (rc <= 0)
         return rc;
-    *out = ch_map_get(m, p.key, hash);
+    rc = cohive_map_find(st, m, p.key, hash, out);
     cohive_probe_done(&p);
-    return *out != CH_NOVALUE;
+    return rc < 0 ? -1 : *out != CH_NOVALUE;
 }
 
 static void set_key_error(PyObject *k)
@@ -327,7 +332,7 @@ static PyObject *Map_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         }
     }
     map_edit e;
-    edit_begin(&e, NULL); /* an empty map: nothing to allocate */
+    edit_begin(st, &e, NULL); /* an empty map: nothing to allocate */
     if (edit_update(st, &e, args, kwargs, "Map") < 0) {
         edit_discard(&e);
         return NULL;
@@ -368,7 +373,7 @@ static PyObject *Map_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         return NULL;
     cohive_state *st = state_of(self);
     map_edit e;
-    if (edit_begin(&e, MAP(self)) < 0)
+    if (edit_begin(state_of(self), &e, MAP(self)) < 0)
         return NULL;
     if (edit_set(st, &e, args[0], args[1]) < 0) {
         edit_discard(&e);
@@ -381,7 +386,7 @@ static PyObject *Map_delete(PyObject *self, PyObject *k)
 {
     cohive_state *st = state_of(self);
     map_edit e;
-    if (edit_begin(&e, MAP(self)) < 0)
+    if (edit_begin(state_of(self), &e, MAP(self)) < 0)
         return NULL;
     int rc = edit_delete(st, &e, k);
     if (rc <= 0) {
@@ -397,7 +402,7 @@ static PyObject *Map_update(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     cohive_state *st = state_of(self);
     map_edit e;
-    if (edit_begin(&e, MAP(self)) < 0)
+    if (edit_begin(state_of(self), &e, MAP(self)) < 0)
         return NULL;
     if (edit_update(st, &e, args, kwargs, "update") < 0) {
         edit_discard(&e);
@@ -415,7 +420,7 @@ static PyObject *Map_or(PyObject *a, PyObject *b)
     if (Py_TYPE(other) != st->Map_Type && !PyDict_Check(other))
         Py_RETURN_NOTIMPLEMENTED;
     map_edit e;
-    if (edit_begin(&e, left_is_map ? MAP(a) : NULL) < 0)
+    if (edit_begin(st, &e, left_is_map ? MAP(a) : NULL) < 0)
         return NULL;
     if ((!left_is_map && edit_update_from(st, &e, a) < 0) || edit_update_from(st, &e, b) < 0) {
         edit_discard(&e);
@@ -455,8 +460,11 @@ static PyObject *Map_richcompare(PyObject *self, PyObject *other, int op)
         Py_RETURN_NOTIMPLEMENTED;
     cohive_state *st = state_of(self);
     PyObject *eq;
-    if (Py_TYPE(other) == st->Map_Type)
+    if (Py_TYPE(other) == st->Map_Type) {
+        if (cohive_map_ready(st, MAP(self)) < 0 || cohive_map_ready(st, MAP(other)) < 0)
+            return NULL;
         eq = Py_NewRef(ch_eq(ch_from_ptr(MAP(self)), ch_from_ptr(MAP(other))) ? Py_True : Py_False);
+    }
     else if (PyDict_Check(other))
         eq = mapping_eq_dict(st, MAP(self), cohive_anchor(self), other);
     else
@@ -471,7 +479,7 @@ static PyObject *Map_richcompare(PyObject *self, PyObject *other, int op)
 static Py_hash_t Map_hash(PyObject *self)
 {
     MapObject *m = (MapObject *)self;
-    if (m->hash == -1)
+    if (m->hash == -1 && cohive_map_ready(state_of(self), m->map) == 0)
         m->hash = cohive_py_hash(ch_hash(ch_from_ptr(m->map)));
     return m->hash;
 }
@@ -479,6 +487,8 @@ static Py_hash_t Map_hash(PyObject *self)
 static PyObject *Map_repr(PyObject *self)
 {
     cohive_state *st = state_of(self);
+    if (cohive_map_ready(st, MAP(self)) < 0)
+        return NULL;
     PyObject *parts = PyList_New(0);
     if (parts == NULL)
         return NULL;
@@ -526,6 +536,8 @@ _Static_assert(offsetof(MapIterObject, owner) == offsetof(ViewObject, owner), "M
 static PyObject *new_iter(PyObject *self, enum iter_kind kind)
 {
     cohive_state *st = state_of(self);
+    if (cohive_map_ready(st, MAP(self)) < 0)
+        return NULL;
     MapIterObject *it = PyObject_New(MapIterObject, st->MapIter_Type);
     if (it == NULL)
         return NULL;
@@ -582,10 +594,17 @@ static PyObject *Map_items(PyObject *self, PyObject *unused)
 
 static PyObject *Map_copy(PyObject *self, PyObject *unused) { return Py_NewRef(self); }
 
-static PyObject *Map_reduce(PyObject *self, PyObject *unused) { return cohive_reduce(self, "Map", ch_from_ptr(MAP(self))); }
+static PyObject *Map_reduce(PyObject *self, PyObject *unused)
+{
+    if (cohive_map_ready(state_of(self), MAP(self)) < 0)
+        return NULL;
+    return cohive_reduce(self, "Map", ch_from_ptr(MAP(self)));
+}
 
 static PyObject *Map_thaw(PyObject *self, PyObject *unused)
 {
+    if (cohive_map_ready(state_of(self), MAP(self)) < 0)
+        return NULL;
     return cohive_thaw(state_of(self), ch_from_ptr(MAP(self)), cohive_anchor(self));
 }
 
@@ -683,7 +702,7 @@ static PyObject *Map_mutate(PyObject *self, PyObject *unused)
     if (m == NULL)
         return NULL;
     m->finished = false;
-    if (edit_begin(&m->edit, MAP(self)) < 0) {
+    if (edit_begin(state_of(self), &m->edit, MAP(self)) < 0) {
         Py_DECREF(m); /* its dealloc discards the empty edit */
         return NULL;
     }

@@ -81,7 +81,7 @@ static int identity_word(cohive_state *st, PyObject *obj, ch_val *word, bool *ow
     *owned = false;
     if (Py_TYPE(obj) == st->Map_Type) {
         *word = ch_from_ptr(((MapObject *)obj)->map);
-        return 0;
+        return cohive_map_ready(st, ((MapObject *)obj)->map);
     }
     if (Py_TYPE(obj) == st->FrozenList_Type) {
         *word = ch_from_ptr(((FrozenListObject *)obj)->seq);

@@ -114,6 +114,10 @@ PyObject *cohive_map_save(PyObject *self, PyObject *path_arg)
     if (!PyUnicode_FSConverter(path_arg, &path))
         return NULL;
     const ch_map *m = ((MapObject *)self)->map;
+    if (cohive_map_ready(st, m) < 0) {
+        Py_DECREF(path);
+        return NULL;
+    }
     ch_saved saved;
     ch_save_status status;
     Py_BEGIN_ALLOW_THREADS
@@ -144,49 +148,89 @@ PyObject *cohive_map_save(PyObject *self, PyObject *path_arg)
     return result;
 }
 
-static PyObject *load(PyObject *module, PyObject *path_arg)
+/* Raises what `err` says of the snapshot file `name` (a file system path
+ * as bytes); returns -1. */
+static int snapshot_error(cohive_state *st, const char *name, const ch_load_error *err)
 {
+    if (err->status == CH_LOAD_NOMEM) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyObject *path = PyUnicode_DecodeFSDefault(name);
+    if (path == NULL)
+        return -1;
+    if (err->version != 0)
+        PyErr_Format(st->SnapshotError, "%R is a snapshot of format version %u; this cohive reads version %d", path,
+                     err->version, CH_SNAPSHOT_VERSION);
+    else
+        PyErr_Format(st->SnapshotError, "%R is not a valid snapshot: %s (at byte %llu)", path, err->problem,
+                     (unsigned long long)err->at);
+    Py_DECREF(path);
+    return -1;
+}
+
+int cohive_map_ready(cohive_state *st, const ch_map *m)
+{
+    ch_snapshot *s = ch_snapshot_lazy(m);
+    if (s == NULL)
+        return 0;
+    ch_load_error err;
+    bool sound;
+    Py_BEGIN_ALLOW_THREADS
+    sound = ch_snapshot_check(s, &err);
+    Py_END_ALLOW_THREADS
+    return sound ? 0 : snapshot_error(st, s->name, &err);
+}
+
+int cohive_map_find(cohive_state *st, const ch_map *m, ch_val key, uint64_t hash, ch_val *out)
+{
+    ch_snapshot *s = ch_snapshot_lazy(m);
+    if (s == NULL) {
+        *out = ch_map_get(m, key, hash);
+        return 0;
+    }
+    ch_load_error err;
+    *out = ch_snapshot_find(s, m, key, hash, &err);
+    return err.status == CH_LOAD_OK ? 0 : snapshot_error(st, s->name, &err);
+}
+
+static PyObject *load(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"", "verify", NULL};
     cohive_state *st = PyModule_GetState(module);
-    PyObject *path = NULL;
-    if (!PyUnicode_FSConverter(path_arg, &path))
+    PyObject *path_arg, *path = NULL;
+    int verify = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$p:load", keywords, &path_arg, &verify) ||
+        !PyUnicode_FSConverter(path_arg, &path))
         return NULL;
+    const char *name = PyBytes_AS_STRING(path);
     int fd;
     Py_BEGIN_ALLOW_THREADS
-    fd = open(PyBytes_AS_STRING(path), O_RDONLY | O_CLOEXEC);
+    fd = open(name, O_RDONLY | O_CLOEXEC);
     Py_END_ALLOW_THREADS
-    Py_DECREF(path);
-    if (fd < 0)
+    if (fd < 0) {
+        Py_DECREF(path);
         return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path_arg);
+    }
     ch_load_error err;
     ch_map *m;
     int e;
     Py_BEGIN_ALLOW_THREADS
-    m = ch_snapshot_load_fd(fd, &err);
+    m = ch_snapshot_load_fd(fd, name, verify, &err);
     e = errno;
     close(fd);
     Py_END_ALLOW_THREADS
-    if (m != NULL)
-        return cohive_wrap_map(st, m);
-    switch (err.status) {
-    case CH_LOAD_NOMEM:
-        return PyErr_NoMemory();
-    case CH_LOAD_OS:
+    PyObject *result = NULL;
+    if (m != NULL) {
+        result = cohive_wrap_map(st, m);
+    } else if (err.status == CH_LOAD_OS) {
         errno = e;
-        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path_arg);
-    default: {
-        PyObject *name = PyOS_FSPath(path_arg);
-        if (name == NULL)
-            return NULL;
-        if (err.version != 0)
-            PyErr_Format(st->SnapshotError, "%R is a snapshot of format version %u; this cohive reads version %d",
-                         name, err.version, CH_SNAPSHOT_VERSION);
-        else
-            PyErr_Format(st->SnapshotError, "%R is not a valid snapshot: %s (at byte %llu)", name, err.problem,
-                         (unsigned long long)err.at);
-        Py_DECREF(name);
-        return NULL;
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path_arg);
+    } else {
+        snapshot_error(st, name, &err);
     }
-    }
+    Py_DECREF(path);
+    return result;
 }
 
 static PyObject *checksum(PyObject *module, PyObject *file)
@@ -198,10 +242,12 @@ static PyObject *checksum(PyObject *module, PyObject *file)
 }
 
 static PyMethodDef functions[] = {
-    {"load", load, METH_O,
-     "load(path, /)\n--\n\nThe Map saved in the snapshot file at path (Map.save), mapped read-only: its\n"
-     "pages are shared with every process that loads the same file. The whole file is\n"
-     "checked first; SnapshotError says what is wrong with a damaged one."},
+    {"load", (PyCFunction)(void (*)(void))load, METH_VARARGS | METH_KEYWORDS,
+     "load(path, /, *, verify=False)\n--\n\nThe Map saved in the snapshot file at path (Map.save), mapped read-only\n"
+     "in O(1): its pages are shared with every process that loads the same file.\n"
+     "Lookups check what they read as they go; anything else first checks the whole\n"
+     "file once (verify=True does that now). SnapshotError says what is wrong with a\n"
+     "damaged file, at load or at the read that finds it."},
     {"_snapshot_checksum", checksum, METH_O, "Test hook: the checksum a snapshot file's header holds."},
     {NULL},
 };

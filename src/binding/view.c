@@ -72,6 +72,10 @@ ch_val cohive_share_view(PyObject *self)
 {
     ViewObject *view = (ViewObject *)self;
     ch_val v = ch_from_ptr(view->native);
+    /* Whatever stores it may read all of it: a loaded Map is checked whole first. */
+    cohive_state *st = PyType_GetModuleState(Py_TYPE(self));
+    if (Py_TYPE(self) == st->Map_Type && cohive_map_ready(st, (ch_map *)view->native) < 0)
+        return CH_NOVALUE;
     if (view->owner == NULL) { /* an owning handle shares its object by reference, in O(1) */
         ch_incref(v);
         return v;

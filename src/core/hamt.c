@@ -131,27 +131,51 @@ static void forget(ch_head *o) { ch_free(o, ch_object_size(o)); }
 
 /* --- lookup -------------------------------------------------------------------- */
 
-ch_val ch_hamt_get(const ch_node *root, ch_val key, uint64_t hash)
+/* With `check` (a snapshot's trie not yet checked whole, snapshot.c), each
+ * node is checked before its bitmaps are trusted and each word before it is
+ * followed; a failed check ends the lookup with CH_NOVALUE. */
+#define CHECKED(call) (check == NULL || (call))
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/* Written once, compiled twice: without checks (check NULL, folded away)
+ * for every heap or checked trie, and with them. */
+static ALWAYS_INLINE ch_val find(const ch_node *root, ch_val key, uint64_t hash, ch_lazy_check *check)
 {
     const ch_head *h = (const ch_head *)root;
     unsigned shift = 0;
     while (h != NULL) {
+        if (!CHECKED(ch_lazy_node(check, h, shift / BITS_PER_LEVEL)))
+            return CH_NOVALUE;
         if (h->type == CH_COLLISION) {
             const ch_collision *c = (const ch_collision *)h;
-            for (uint32_t i = 0; c->hash == hash && i < c->count; i++)
+            for (uint32_t i = 0; c->hash == hash && i < c->count; i++) {
+                if (!CHECKED(ch_lazy_word(check, &c->slot[2 * i], false)))
+                    return CH_NOVALUE;
                 if (ch_key_eq(ch_word(&c->slot[2 * i]), key))
-                    return ch_word(&c->slot[2 * i + 1]);
+                    return CHECKED(ch_lazy_word(check, &c->slot[2 * i + 1], false)) ? ch_word(&c->slot[2 * i + 1])
+                                                                                    : CH_NOVALUE;
+            }
             return CH_NOVALUE;
         }
         const ch_node *n = (const ch_node *)h;
         uint32_t bit = bit_for(hash, shift);
         if (n->datamap & bit) {
             unsigned i = index_below(n->datamap, bit);
-            return ch_key_eq(ch_word(&n->slot[2 * i]), key) ? ch_word(&n->slot[2 * i + 1]) : CH_NOVALUE;
+            if (!CHECKED(ch_lazy_word(check, &n->slot[2 * i], false)) || !ch_key_eq(ch_word(&n->slot[2 * i]), key))
+                return CH_NOVALUE;
+            return CHECKED(ch_lazy_word(check, &n->slot[2 * i + 1], false)) ? ch_word(&n->slot[2 * i + 1]) : CH_NOVALUE;
         }
         if (!(n->nodemap & bit))
             return CH_NOVALUE;
-        h = ch_ptr(ch_word(&n->slot[2 * ch_popcount(n->datamap) + index_below(n->nodemap, bit)]));
+        const ch_val *child = &n->slot[2 * ch_popcount(n->datamap) + index_below(n->nodemap, bit)];
+        if (!CHECKED(ch_lazy_word(check, child, true)))
+            return CH_NOVALUE;
+        h = ch_ptr(ch_word(child));
         shift += BITS_PER_LEVEL;
         /* Which of the child's slots is wanted is known only once its
          * header's bitmaps arrive; fetching its next lines meanwhile turns
@@ -160,6 +184,13 @@ ch_val ch_hamt_get(const ch_node *root, ch_val key, uint64_t hash)
             prefetch((const char *)h + 64 * line);
     }
     return CH_NOVALUE;
+}
+
+ch_val ch_hamt_get(const ch_node *root, ch_val key, uint64_t hash) { return find(root, key, hash, NULL); }
+
+ch_val ch_hamt_find(const ch_node *root, ch_val key, uint64_t hash, ch_lazy_check *check)
+{
+    return find(root, key, hash, check);
 }
 
 /* --- making a node private to the editor ---------------------------------------- */

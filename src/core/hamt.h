@@ -31,6 +31,17 @@ size_t ch_collision_size(const ch_collision *c);
 /* Value stored under `key` (whose hash is `hash`), or CH_NOVALUE. */
 ch_val ch_hamt_get(const ch_node *root, ch_val key, uint64_t hash);
 
+/* A lookup in a mapped trie that has not been checked whole checks what it
+ * reads as it goes (snapshot.c): each node it visits, at its level, and
+ * each word it follows (a child's, or a key's or value's, whose object is
+ * then checked whole).  False when the file is damaged there. */
+typedef struct ch_lazy_check ch_lazy_check;
+bool ch_lazy_node(ch_lazy_check *check, const ch_head *node, unsigned level);
+bool ch_lazy_word(ch_lazy_check *check, const ch_val *word, bool is_child);
+/* ch_hamt_get, checking with `check` unless it is NULL: CH_NOVALUE also
+ * when a check failed (which `check` then says). */
+ch_val ch_hamt_find(const ch_node *root, ch_val key, uint64_t hash, ch_lazy_check *check);
+
 /* Both edit functions take `*root` as an owned reference (NULL when empty)
  * and replace it with the new root.  Nodes whose only reference is held
  * along the path are edited in place; shared nodes are copied first, so a

@@ -170,6 +170,8 @@ void ch_snapshot_destroy(ch_snapshot *s)
     for (uint32_t i = 0; i < s->nshapes; i++)
         ch_decref(ch_from_ptr(shape_table(s)[i]));
     munmap(s->region, s->region_len);
+    free((void *)s->checked);
+    free(s->name);
     ch_free(s, sizeof *s);
 }
 
@@ -775,19 +777,22 @@ static bool check_record_body(checker *c, size_t at, size_t end, bool nested, ex
 
 /* A HAMT node at `at`, `level` levels down, reached by the hash bits
  * `prefix`: its pairs and children, counted into *count. */
-static bool check_node(checker *c, size_t at, size_t *next, unsigned level, uint64_t prefix, uint64_t *count,
-                       unsigned *depth)
+/* What a node at `at`, `level` levels down, says of itself: its type for
+ * its level, its bitmaps, its size within the file.  *head and *nwords
+ * where its words are. */
+static bool node_header_ok(checker *c, size_t at, unsigned level, size_t *head, size_t *nwords)
 {
     const ch_head *h = (const ch_head *)(c->file + at);
-    size_t nwords, head;
+    if (h->refcnt != CH_REFCNT_MAPPED)
+        return bad(c, "an object with a bad count", at);
     if (h->type == CH_COLLISION) {
         if (level != HASH_LEVELS || !fits(at, sizeof(ch_collision), c->len))
             return bad(c, "a collision node where none can be", at);
         const ch_collision *col = (const ch_collision *)h;
-        if (col->count < 2 || col->hash != prefix)
+        if (col->count < 2)
             return bad(c, "a collision node with a bad count or hash", at);
-        nwords = 2 * (size_t)col->count;
-        head = sizeof(ch_collision);
+        *nwords = 2 * (size_t)col->count;
+        *head = sizeof(ch_collision);
     } else {
         if (h->type != CH_NODE || level >= HASH_LEVELS || !fits(at, sizeof(ch_node), c->len))
             return bad(c, "a trie node where none can be", at);
@@ -797,11 +802,23 @@ static bool check_node(checker *c, size_t at, size_t *next, unsigned level, uint
             return bad(c, "a trie node with bad bitmaps", at);
         if (level == HASH_LEVELS - 1 && ((n->datamap | n->nodemap) >> 16) != 0)
             return bad(c, "a trie node with bad bitmaps", at); /* 4 hash bits are left at the last level */
-        nwords = 2 * (size_t)npairs + nchildren;
-        head = sizeof(ch_node);
+        *nwords = 2 * (size_t)npairs + nchildren;
+        *head = sizeof(ch_node);
     }
-    if (!fits(at, head + 8 * nwords, c->len) || h->flags != 0)
+    if (!fits(at, *head + 8 * *nwords, c->len) || h->flags != 0)
         return bad(c, "a trie node past the end", at);
+    return true;
+}
+
+static bool check_node(checker *c, size_t at, size_t *next, unsigned level, uint64_t prefix, uint64_t *count,
+                       unsigned *depth)
+{
+    const ch_head *h = (const ch_head *)(c->file + at);
+    size_t nwords, head;
+    if (!node_header_ok(c, at, level, &head, &nwords))
+        return false;
+    if (h->type == CH_COLLISION && ((const ch_collision *)h)->hash != prefix)
+        return bad(c, "a collision node with a bad count or hash", at);
     *next = at + head + 8 * nwords;
     const ch_val *slot = (const ch_val *)(const void *)(c->file + at + head);
     size_t npairs = h->type == CH_COLLISION ? nwords / 2 : ch_popcount(((const ch_node *)h)->datamap);
@@ -835,9 +852,6 @@ static bool check_node(checker *c, size_t at, size_t *next, unsigned level, uint
             return bad(c, "a trie child out of order", word_at);
         unsigned bit = (unsigned)__builtin_ctz(nodemap);
         nodemap &= nodemap - 1;
-        const ch_head *child = (const ch_head *)(c->file + target);
-        if (child->refcnt != CH_REFCNT_MAPPED)
-            return bad(c, "an object with a bad count", target);
         if (!check_node(c, target, next, level + 1, prefix | ((uint64_t)bit << shift), count, depth))
             return false;
     }
@@ -998,8 +1012,7 @@ static bool check_object(checker *c, size_t at, size_t *end, unsigned *depth)
             ch_val v = (ch_val)(uintptr_t)m->root;
             size_t word_at = at + offsetof(ch_map, root);
             uint64_t target = (uint64_t)word_at + (v & ~CH_TAG_MASK);
-            if ((v & CH_TAG_MASK) != CH_TAG_REL || target != next || !fits(target, sizeof(ch_node), c->len) ||
-                ((const ch_head *)(c->file + target))->refcnt != CH_REFCNT_MAPPED)
+            if ((v & CH_TAG_MASK) != CH_TAG_REL || target != next || !fits(target, sizeof(ch_node), c->len))
                 return bad(c, "a map whose root is out of order", word_at);
             if (!check_node(c, target, &next, 0, 0, &count, &deepest))
                 return false;
@@ -1095,15 +1108,139 @@ static bool load_shapes(checker *c, size_t at, ch_shape **table, ch_load_error *
 
 static void unload(unsigned char *region, size_t region_len, size_t table_bytes, uint32_t nshapes)
 {
-    ch_shape **table = (ch_shape **)(void *)region;
-    if (table_bytes > 0)
-        mprotect(region, table_bytes, PROT_READ | PROT_WRITE);
+    ch_shape *const *table = (ch_shape *const *)(void *)region;
     for (uint32_t i = 0; i < nshapes && table[i] != NULL; i++)
         ch_decref(ch_from_ptr(table[i]));
     munmap(region, region_len);
 }
 
-ch_map *ch_snapshot_load_fd(int fd, ch_load_error *err)
+static checker checker_of(const ch_snapshot *s, ch_load_error *err)
+{
+    return (checker){s->file, s->file_len, (size_t)(s->file - s->region), shape_table(s), s->nshapes, err};
+}
+
+/* The root map's own header (its trie is checked later): a map, counted
+ * as mapped, whose root word points forward into the file. */
+static bool check_root(checker *c, size_t at)
+{
+    const ch_map *m = (const ch_map *)(c->file + at);
+    if (!fits(at, sizeof(ch_map), c->len) || m->h.type != CH_MAP || m->h.flags != 0 ||
+        m->h.refcnt != CH_REFCNT_MAPPED || m->snapshot != CH_NOVALUE || m->h.aux < 1 || m->h.aux > CH_MAX_DEPTH)
+        return bad(c, "a root that is not a Map", at);
+    ch_val v = (ch_val)(uintptr_t)m->root;
+    size_t word_at = at + offsetof(ch_map, root);
+    uint64_t target = (uint64_t)word_at + (v & ~CH_TAG_MASK);
+    if ((v == CH_NOVALUE) != (m->count == 0) ||
+        (v != CH_NOVALUE && ((v & CH_TAG_MASK) != CH_TAG_REL || target <= word_at || !fits(target, sizeof(ch_node), c->len))))
+        return bad(c, "a map whose root is out of order", word_at);
+    return true;
+}
+
+static bool check_whole(checker *c, uint64_t checksum, size_t shapes_at)
+{
+    size_t end;
+    unsigned depth;
+    if (ch_snapshot_checksum(c->file, c->len) != checksum)
+        return bad(c, "the checksum does not match (the file is damaged)", offsetof(file_header, checksum));
+    if (!check_object(c, CH_SNAPSHOT_HEADER, &end, &depth))
+        return false;
+    return end == shapes_at ? true : bad(c, "bytes between the tree and the shape table", end);
+}
+
+static void damaged(ch_snapshot *s, const ch_load_error *err)
+{
+    s->damage = *err;
+    atomic_store_explicit(&s->state, CH_SNAPSHOT_DAMAGED, memory_order_release);
+}
+
+bool ch_snapshot_check(ch_snapshot *s, ch_load_error *err)
+{
+    memset(err, 0, sizeof *err);
+    int state = atomic_load_explicit(&s->state, memory_order_acquire);
+    if (state == CH_SNAPSHOT_DAMAGED)
+        *err = s->damage;
+    if (state != CH_SNAPSHOT_LAZY)
+        return state == CH_SNAPSHOT_CHECKED;
+    file_header head;
+    memcpy(&head, s->file, sizeof head);
+    checker c = checker_of(s, err);
+    if (!check_whole(&c, head.checksum, s->shapes_at)) {
+        damaged(s, err);
+        return false;
+    }
+    atomic_store_explicit(&s->state, CH_SNAPSHOT_CHECKED, memory_order_release);
+    return true;
+}
+
+/* --- lookups in a trie not checked whole --------------------------------------- */
+
+struct ch_lazy_check {
+    checker c;
+    ch_snapshot *s;
+};
+
+static size_t offset_in(const ch_lazy_check *k, const void *p) { return (size_t)((const uint8_t *)p - k->c.file); }
+
+bool ch_lazy_node(ch_lazy_check *k, const ch_head *node, unsigned level)
+{
+    size_t head, nwords; /* reached by a checked word: its header is in the file */
+    return node_header_ok(&k->c, offset_in(k, node), level, &head, &nwords);
+}
+
+/* Whether the value (or key) at `at` has been checked whole; else checks
+ * it now and remembers.  Checking is idempotent, so two threads checking
+ * the same value at once only repeat work. */
+static bool value_ok(ch_lazy_check *k, size_t at)
+{
+    _Atomic uint8_t *bits = &k->s->checked[at / 64];
+    uint8_t bit = (uint8_t)(1u << (at / 8 % 8));
+    if (atomic_load_explicit(bits, memory_order_acquire) & bit)
+        return true;
+    size_t end;
+    unsigned depth;
+    if (!check_object(&k->c, at, &end, &depth))
+        return false;
+    atomic_fetch_or_explicit(bits, bit, memory_order_release);
+    return true;
+}
+
+bool ch_lazy_word(ch_lazy_check *k, const ch_val *word, bool is_child)
+{
+    size_t at = offset_in(k, word);
+    ch_val v = *word;
+    switch (v & CH_TAG_MASK) {
+    case CH_TAG_INT:
+        return is_child ? bad(&k->c, "an int where a trie node belongs", at) : true;
+    case CH_TAG_CONST:
+        return !is_child && (v == CH_NONE || v == CH_FALSE || v == CH_TRUE) ? true : bad(&k->c, "an unknown constant", at);
+    case CH_TAG_REL: {
+        uint64_t target = (uint64_t)at + (v & ~CH_TAG_MASK);
+        if (target <= at || !fits(target, sizeof(ch_head), k->c.len))
+            return bad(&k->c, "a pointer out of order (the file is not depth first)", at);
+        return is_child || value_ok(k, target);
+    }
+    default:
+        return bad(&k->c, v == 0 ? "a missing value" : "a word with an unknown tag", at);
+    }
+}
+
+ch_val ch_snapshot_find(ch_snapshot *s, const ch_map *m, ch_val key, uint64_t hash, ch_load_error *err)
+{
+    memset(err, 0, sizeof *err);
+    if (atomic_load_explicit(&s->state, memory_order_acquire) == CH_SNAPSHOT_DAMAGED) {
+        *err = s->damage;
+        return CH_NOVALUE;
+    }
+    ch_lazy_check k = {checker_of(s, err), s};
+    ch_val v = ch_hamt_find(ch_map_root(m), key, hash, &k);
+    if (err->status != CH_LOAD_OK)
+        damaged(s, err);
+    return v;
+}
+
+/* --- loading ----------------------------------------------------------------- */
+
+ch_map *ch_snapshot_load_fd(int fd, const char *name, bool verify, ch_load_error *err)
 {
     memset(err, 0, sizeof *err);
     struct stat st;
@@ -1135,34 +1272,43 @@ ch_map *ch_snapshot_load_fd(int fd, ch_load_error *err)
     }
     const uint8_t *file = region + table_bytes;
     checker c = {file, len, table_bytes, (ch_shape *const *)(void *)region, head.nshapes, err};
-    ch_map *result = NULL;
     ch_snapshot *snap = NULL;
-    if (ch_snapshot_checksum(file, len) != head.checksum) {
-        fail(err, CH_LOAD_BAD, "the checksum does not match (the file is damaged)", offsetof(file_header, checksum));
-    } else if (load_shapes(&c, head.shapes_at, (ch_shape **)(void *)region, err)) {
+    const ch_map *root = (const ch_map *)(file + head.root_at);
+    bool is_record = root->h.type == CH_MAP && (root->h.flags & CH_MAP_RECORD);
+    if (load_shapes(&c, head.shapes_at, (ch_shape **)(void *)region, err)) {
         if (table_bytes > 0)
             mprotect(region, table_bytes, PROT_READ);
-        size_t end;
-        unsigned depth;
-        if (((const ch_head *)(file + head.root_at))->type != CH_MAP)
-            fail(err, CH_LOAD_BAD, "a root that is not a Map", head.root_at);
-        else if (check_object(&c, head.root_at, &end, &depth) && end != head.shapes_at)
-            fail(err, CH_LOAD_BAD, "bytes between the tree and the shape table", end);
-        else if (err->status == CH_LOAD_OK && (snap = ch_new_object(sizeof *snap, CH_SNAPSHOT)) == NULL)
-            fail(err, CH_LOAD_NOMEM, "out of memory", 0);
+        bool sound = verify || is_record ? check_whole(&c, head.checksum, head.shapes_at) : check_root(&c, head.root_at);
+        if (sound) {
+            snap = ch_new_object(sizeof *snap, CH_SNAPSHOT);
+            _Atomic uint8_t *checked = snap != NULL ? calloc(len / 64 + 1, 1) : NULL; /* zero pages, mapped on use */
+            char *copy = checked != NULL ? strdup(name) : NULL;
+            if (copy == NULL) {
+                free((void *)checked);
+                ch_free(snap, sizeof *snap);
+                snap = NULL;
+                fail(err, CH_LOAD_NOMEM, "out of memory", 0);
+            } else {
+                snap->checked = checked;
+                snap->name = copy;
+            }
+        }
     }
     if (snap == NULL) {
         unload(region, region_len, table_bytes, head.nshapes);
         return NULL;
     }
     snap->nshapes = head.nshapes;
+    atomic_init(&snap->state, verify || is_record ? CH_SNAPSHOT_CHECKED : CH_SNAPSHOT_LAZY);
     snap->region = region;
     snap->region_len = region_len;
     snap->file = file;
     snap->file_len = len;
+    snap->shapes_at = head.shapes_at;
+    memset(&snap->damage, 0, sizeof snap->damage);
     registry_add(snap);
-    const ch_map *root = (const ch_map *)(file + head.root_at);
-    if (ch_map_is_record(root)) { /* a record is small: a heap copy, and the mapping goes */
+    ch_map *result;
+    if (is_record) { /* a record is small: a heap copy, and the mapping goes */
         ch_val copy = ch_copy_or_share(ch_from_ptr(root), SIZE_MAX);
         result = copy != CH_NOVALUE ? (ch_map *)ch_ptr(copy) : NULL;
         ch_decref(ch_from_ptr(snap));

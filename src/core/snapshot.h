@@ -13,19 +13,57 @@
  * rounded so that any page size up to 64 KiB keeps both mappable. */
 #define CH_SNAPSHOT_TABLE_ROUND 65536
 
-/* A loaded snapshot: the memory of its shape table and file, and the
- * process shapes the table holds (one reference each). */
+/* Why a load or a check failed, with `problem` naming what is wrong and
+ * `at` the byte offset where; CH_LOAD_OS keeps errno. */
+typedef enum { CH_LOAD_OK = 0, CH_LOAD_NOMEM, CH_LOAD_OS, CH_LOAD_BAD } ch_load_status;
+
+typedef struct {
+    ch_load_status status;
+    const char *problem; /* a static description */
+    uint64_t at;         /* the offset it concerns */
+    uint32_t version;    /* the file's format version, when that is the problem */
+} ch_load_error;
+
+/* How much of a snapshot has been checked (snapshot.c, "Checking"). */
+enum { CH_SNAPSHOT_LAZY = 0, CH_SNAPSHOT_CHECKED, CH_SNAPSHOT_DAMAGED };
+
+/* A loaded snapshot: the memory of its shape table and file, the process
+ * shapes the table holds (one reference each), and what has been checked. */
 typedef struct ch_snapshot ch_snapshot;
 struct ch_snapshot {
     ch_head h;                 /* CH_SNAPSHOT */
     uint32_t nshapes;
-    uint32_t _pad;
+    _Atomic int state;         /* CH_SNAPSHOT_LAZY, _CHECKED or _DAMAGED */
     unsigned char *region;     /* the table's first byte: what is unmapped */
     size_t region_len;
     const unsigned char *file; /* the file's first byte, region + table bytes */
     size_t file_len;
+    uint64_t shapes_at;        /* where the tree ends */
+    _Atomic uint8_t *checked;  /* a bit per 8 bytes: the value starting there is checked */
+    ch_load_error damage;      /* what the check found, when damaged */
+    char *name;                /* the file's path, for messages */
     ch_snapshot *next;         /* the registry of live snapshots */
 };
+
+/* The snapshot whose trie `m` reads without having checked it whole (its
+ * lookups check as they go, ch_snapshot_find), or NULL: every other read of
+ * `m` needs ch_snapshot_check first. */
+static inline ch_snapshot *ch_snapshot_lazy(const ch_map *m)
+{
+    if (ch_map_is_record(m) || m->snapshot == CH_NOVALUE)
+        return NULL;
+    ch_snapshot *s = (ch_snapshot *)ch_ptr(m->snapshot);
+    return atomic_load_explicit(&s->state, memory_order_acquire) == CH_SNAPSHOT_CHECKED ? NULL : s;
+}
+
+/* Checks the whole file once (checksum, then every object): true when it
+ * is sound, else false with *err (and every later call says the same). */
+bool ch_snapshot_check(ch_snapshot *s, ch_load_error *err);
+
+/* ch_map_get on a map of the lazy snapshot `s`, checking what it reads: the
+ * value (checked whole), CH_NOVALUE when absent or, with err->status set,
+ * when the file is damaged there. */
+ch_val ch_snapshot_find(ch_snapshot *s, const ch_map *m, ch_val key, uint64_t hash, ch_load_error *err);
 
 /* --- saving ----------------------------------------------------------------- */
 
@@ -55,21 +93,11 @@ ch_save_status ch_snapshot_encode(const ch_map *m, ch_saved *out);
 
 /* --- loading ---------------------------------------------------------------- */
 
-/* Why a load failed, with `problem` naming what is wrong and `at` the byte
- * offset where; CH_LOAD_OS keeps errno. */
-typedef enum { CH_LOAD_OK = 0, CH_LOAD_NOMEM, CH_LOAD_OS, CH_LOAD_BAD } ch_load_status;
-
-typedef struct {
-    ch_load_status status;
-    const char *problem; /* a static description */
-    uint64_t at;         /* the offset it concerns */
-    uint32_t version;    /* the file's format version, when that is the problem */
-} ch_load_error;
-
-/* Maps the file open on `fd` (which the caller closes) and checks all of
- * it: a new Map on success (a heap map over the mapped tree, holding the
- * snapshot), NULL with *err filled otherwise. */
-ch_map *ch_snapshot_load_fd(int fd, ch_load_error *err);
+/* Maps the file open on `fd` (which the caller closes; `name` is its path,
+ * for messages) and checks its header, its shape table and its root, or
+ * with `verify` all of it: a new Map on success (a heap map over the mapped
+ * tree, holding the snapshot), NULL with *err filled otherwise. */
+ch_map *ch_snapshot_load_fd(int fd, const char *name, bool verify, ch_load_error *err);
 
 /* The checksum of a whole file of `len` (at least CH_SNAPSHOT_HEADER)
  * bytes, its own field read as zero. */
