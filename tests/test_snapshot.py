@@ -410,3 +410,97 @@ def test_load_is_lazy_and_verify_checks_everything(path: Path) -> None:
     fresh = cohive.load(path)
     with pytest.raises(cohive.SnapshotError):
         list(fresh)  # anything but a lookup checks the whole file first
+
+
+# --- crafted files (each once let a file through that misled or crashed a reader) -------
+
+
+def crafted(path: Path, m: cohive.Map, change: Any) -> cohive.Map:
+    """Saves `m`, lets change(bytearray) damage the file, fixes the checksum
+    so the structural checks are what must catch it, and loads it."""
+    m.save(path)
+    data = bytearray(path.read_bytes())
+    change(data)
+    path.write_bytes(fix_checksum(bytes(data)))
+    return cohive.load(path)
+
+
+def set_word(data: bytearray, at: int, value: int) -> None:
+    struct.pack_into("<Q", data, at, value)
+
+
+def test_a_scalar_that_says_it_nests_is_refused(path: Path) -> None:
+    def change(data: bytearray) -> None:
+        head = data.index(bytes.fromhex("ffffffff01000000"), 64)  # the long str: count, str, ASCII, aux 0
+        struct.pack_into("<H", data, head + 6, 60000)
+
+    loaded = crafted(path, cohive.Map({1: "x" * 1000}), change)
+    with pytest.raises(cohive.SnapshotError, match="a value that says it nests"):
+        loaded[1]
+
+
+def test_a_set_out_of_hash_order_is_refused(path: Path) -> None:
+    def change(data: bytearray) -> None:
+        items = data.index(bytes([0x8F, 4, 0])) + 3 + 2 * 5
+        data[items], data[items + 3] = data[items + 3], data[items]
+
+    loaded = crafted(path, cohive.Map({1: frozenset({10, 20, 30, 40})}), change)
+    with pytest.raises(cohive.SnapshotError, match="a set out of hash order"):
+        loaded[1]
+
+
+def test_a_big_int_a_small_int_holds_is_refused(path: Path) -> None:
+    def change(data: bytearray) -> None:
+        data_at = data.index(bytes.fromhex("ffffffff05"), 64) + 12
+        data[data_at : data_at + 8] = (2).to_bytes(8, "little")
+
+    loaded = crafted(path, cohive.Map({2**62: "a"}), change)
+    with pytest.raises(cohive.SnapshotError, match="a big int not in its one form"):
+        list(loaded)
+
+
+def test_a_key_twice_in_a_collision_node_is_refused(path: Path) -> None:
+    old = cohive._cohive._set_hash_mask(0)  # every key collides: one collision node
+    try:
+        def change(data: bytearray) -> None:
+            at = data.index(struct.pack("<Q", (2 << 3) | 1))
+            set_word(data, at, (1 << 3) | 1)  # key 2 becomes a second key 1
+
+        loaded = crafted(path, cohive.Map({1: "one", 2: "two"}), change)
+        with pytest.raises(cohive.SnapshotError, match="a key twice in one collision node"):
+            list(loaded)
+    finally:
+        cohive._cohive._set_hash_mask(old)
+
+
+def test_an_object_cut_by_the_end_of_the_file_is_refused(path: Path) -> None:
+    def change(data: bytearray) -> None:
+        del data[-8:]  # the last object loses its last word (a float's value)
+        struct.pack_into("<Q", data, 24, len(data))
+        struct.pack_into("<Q", data, 32, len(data))
+
+    with pytest.raises(cohive.SnapshotError):
+        loaded = crafted(path, cohive.Map({"a": 1.5, "b": [2.5] * 100}), change)
+        list(loaded)
+
+
+def test_a_record_that_no_longer_packs_is_copied_as_a_map(path: Path) -> None:
+    record = {f"f{i:02d}": ("y" * 600) + str(i) for i in range(62)}
+    record["nest"] = {"a": "abc"}
+
+    def change(data: bytearray) -> None:
+        # The record owns its nested record's shape by an extern word: make
+        # that word None and the nested "abc" an extern naming it, so 63
+        # externs are in use and a repack of the record no longer fits.
+        for at in range(144, len(data), 8):
+            if struct.unpack_from("<Q", data, at)[0] & 7 == 5 and data[133] >> 2 == 63:
+                set_word(data, at, 2)
+                item = data.index(b"\xa3abc", 128)
+                data[item] = 0x88
+                struct.pack_into("<H", data, item + 1, item - at)
+                return
+        raise AssertionError("no owned shape word")
+
+    loaded = crafted(path, cohive.Map({1: record}), change)
+    copied = cohive.Map({"x": loaded[1]})  # was a MemoryError
+    assert copied["x"] == loaded[1] and copied["x"]["nest"]["a"] is None

@@ -134,7 +134,9 @@ ch_map *ch_map_build(ch_entry *entries, size_t n, uint16_t depth)
     return m;
 }
 
-int ch_map_hamt_root(const ch_map *m, ch_node **root)
+int ch_map_hamt_root(const ch_map *m, ch_node **root) { return ch_map_hamt_root_with(m, root, NULL, NULL); }
+
+int ch_map_hamt_root_with(const ch_map *m, ch_node **root, ch_val (*keep)(ch_val, void *), void *ctx)
 {
     if (!ch_map_is_record(m)) {
         *root = (ch_node *)ch_map_root(m);
@@ -150,7 +152,7 @@ int ch_map_hamt_root(const ch_map *m, ch_node **root)
             ch_entries_release(entries, i);
             return -1;
         }
-        ch_val val = ch_unpack(ch_record_value(r, i));
+        ch_val val = keep != NULL ? ch_unpack_with(ch_record_value(r, i), keep, ctx) : ch_unpack(ch_record_value(r, i));
         if (val == CH_NOVALUE) {
             ch_decref(key);
             ch_entries_release(entries, i);

@@ -91,6 +91,8 @@ ch_map *ch_map_build(ch_entry *entries, size_t n, uint16_t depth);
 /* The entries of `m` as a HAMT root holding new references (NULL for an
  * empty map): what an edit starts from.  Returns 0, or -1 out of memory. */
 int ch_map_hamt_root(const ch_map *m, ch_node **root);
+/* The same, a record's values made by `keep` (as ch_unpack_with). */
+int ch_map_hamt_root_with(const ch_map *m, ch_node **root, ch_val (*keep)(ch_val, void *), void *ctx);
 
 /* A new reference standing for `key`, read from `m`: for a record a copy,
  * since its shape's keys are not reference counted.  CH_NOVALUE when out of

@@ -64,13 +64,19 @@ static ch_val repack_record(const ch_record *r, ch_val (*keep)(ch_val, void *), 
         starts[i] = (uint32_t)pk.len;
         rc = pack_item(&pk, (const uint8_t *)r + ch_record_offset(r, i));
     }
-    ch_record *copy = NULL;
+    ch_map *copy = NULL;
     if (rc == 0) {
         ch_incref(ch_from_ptr(shape));
-        copy = ch_record_from_packer(shape, starts, &pk, r->h.aux);
+        copy = (ch_map *)ch_record_from_packer(shape, starts, &pk, r->h.aux);
     }
     ch_packer_done(&pk);
-    return copy != NULL ? ch_from_ptr(copy) : CH_NOVALUE; /* rc 1 cannot be: as many externs as inside */
+    if (rc == 1) { /* items placed otherwise than inside no longer fit: the same entries as a HAMT */
+        ch_node *root;
+        if (ch_map_hamt_root_with((const ch_map *)r, &root, keep, ctx) == 0 &&
+            (copy = ch_map_new(root, shape->len, r->h.aux)) == NULL)
+            ch_decref(ch_from_ptr(root));
+    }
+    return copy != NULL ? ch_from_ptr(copy) : CH_NOVALUE;
 }
 
 ch_val ch_repack(ch_val v, ch_val (*keep)(ch_val, void *), void *ctx)
@@ -82,9 +88,12 @@ ch_val ch_repack(ch_val v, ch_val (*keep)(ch_val, void *), void *ctx)
     ch_packer pk;
     ch_packer_init_with(&pk, keep, ctx);
     ch_val copy = CH_NOVALUE;
-    if (pack_item(&pk, (const uint8_t *)s + s->at) == 0) /* it fits: it did */
+    int rc = pack_item(&pk, (const uint8_t *)s + s->at);
+    if (rc == 0)
         copy = ch_packed_seq_new(&pk, o->type, o->flags & ~CH_SEQ_PACKED, o->aux);
     ch_packer_done(&pk);
+    if (rc == 1) /* no longer fits packed: a heap sequence */
+        copy = ch_unpack_with(ch_packed_word((const uint8_t *)s + s->at), keep, ctx);
     return copy;
 }
 

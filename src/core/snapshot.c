@@ -556,6 +556,63 @@ static bool valid_width(int flags) { return flags == CH_STR_ASCII || flags == CH
 
 static bool check_object(checker *c, size_t at, size_t *end, unsigned *depth);
 
+/* A big int is one only where no small int holds it, in its fewest bytes
+ * (so that equal ints compare and hash equal). */
+static bool bigint_canonical(const ch_bigint *b)
+{
+    if (b->len == 8) {
+        int64_t x;
+        memcpy(&x, b->data, sizeof x);
+        return !ch_fits_smallint(x);
+    }
+    uint8_t top = b->data[b->len - 1], next = b->data[b->len - 2];
+    return !(top == 0x00 && !(next & 0x80)) && !(top == 0xff && (next & 0x80));
+}
+
+/* A set's items (already checked) in the order of their hashes, none twice:
+ * membership is a binary search by hash. */
+static bool set_in_order(checker *c, ch_val set, size_t at)
+{
+    ch_items items = ch_items_of(set);
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < items.len; i++) {
+        ch_val x = ch_items_at(&items, i);
+        uint64_t h = ch_hash(x);
+        if (i > 0 && h < prev)
+            return bad(c, "a set out of hash order", at);
+        for (uint32_t j = i; j-- > 0 && ch_hash(ch_items_at(&items, j)) == h;)
+            if (ch_eq(ch_items_at(&items, j), x))
+                return bad(c, "an item twice in a set", at);
+        prev = h;
+    }
+    return true;
+}
+
+static bool record_sets_in_order(checker *c, const ch_record *r);
+
+/* The sets packed in the item at `p` (whose externs are checked by now). */
+static bool sets_in_order(checker *c, const uint8_t *p)
+{
+    if (*p == CH_PK_RECORD)
+        return record_sets_in_order(c, (const ch_record *)ch_ptr(ch_packed_value(p)));
+    if (*p < CH_PK_LIST || *p > CH_PK_FROZENSET || *p == CH_PK_BYTES)
+        return true;
+    if ((*p == CH_PK_SET || *p == CH_PK_FROZENSET) && !set_in_order(c, ch_packed_word(p), (size_t)(p - c->file)))
+        return false;
+    for (uint32_t i = 0; i < ch_load_u16(p + 1); i++)
+        if (!sets_in_order(c, p + ch_load_u16(p + 3 + 2 * (size_t)i)))
+            return false;
+    return true;
+}
+
+static bool record_sets_in_order(checker *c, const ch_record *r)
+{
+    for (uint32_t i = 0; i < ch_record_shape(r)->len; i++)
+        if (!sets_in_order(c, (const uint8_t *)r + ch_record_offset(r, i)))
+            return false;
+    return true;
+}
+
 /* The word at `word_at` in an object: an immediate, or a pointer to the
  * object starting exactly at *next (whose subtree then moves *next on).
  * `types` is a bit mask of the ch_types allowed there (0: any value);
@@ -840,8 +897,13 @@ static bool check_node(checker *c, size_t at, size_t *next, unsigned level, uint
             *depth = d;
     }
     *count += npairs;
-    if (h->type == CH_COLLISION)
+    if (h->type == CH_COLLISION) {
+        for (size_t i = 0; i < npairs; i++)
+            for (size_t j = i + 1; j < npairs; j++)
+                if (ch_key_eq(ch_word(&slot[2 * i]), ch_word(&slot[2 * j])))
+                    return bad(c, "a key twice in one collision node", at);
         return true;
+    }
     uint32_t nodemap = ((const ch_node *)h)->nodemap;
     for (size_t i = npairs * 2; i < nwords; i++) {
         size_t word_at = at + head + 8 * i;
@@ -917,6 +979,8 @@ static bool check_object(checker *c, size_t at, size_t *end, unsigned *depth)
         const ch_bigint *b = (const ch_bigint *)h;
         if (avail < sizeof(ch_bigint) || avail - sizeof(ch_bigint) < b->len || b->len < 8)
             return bad(c, "a big int past the end", at);
+        if (!bigint_canonical(b))
+            return bad(c, "a big int not in its one form", at);
         size = sizeof(ch_bigint) + b->len;
         break;
     }
@@ -924,6 +988,8 @@ static bool check_object(checker *c, size_t at, size_t *end, unsigned *depth)
         const ch_time *t = (const ch_time *)h;
         if (avail < sizeof(ch_time))
             return bad(c, "a time past the end", at);
+        if (h->aux != 0)
+            return bad(c, "a value that says it nests", at);
         if (!ch_time_ok(t) || t->has_offset > 1)
             return bad(c, "a date or time out of range", at);
         size_t next = at + round8(sizeof(ch_time));
@@ -937,7 +1003,7 @@ static bool check_object(checker *c, size_t at, size_t *end, unsigned *depth)
         const ch_decimal *d = (const ch_decimal *)h;
         if (avail < sizeof(ch_decimal) || avail - sizeof(ch_decimal) < d->ndigits)
             return bad(c, "a decimal past the end", at);
-        if (!ch_decimal_ok(h->flags, d->digits, d->ndigits, d->exponent))
+        if (!ch_decimal_ok(h->flags, d->digits, d->ndigits, d->exponent) || h->aux != 0)
             return bad(c, "a decimal with bad parts", at);
         size_t next = at + round8(sizeof(ch_decimal) + d->ndigits);
         unsigned dd;
@@ -958,16 +1024,16 @@ static bool check_object(checker *c, size_t at, size_t *end, unsigned *depth)
             if (avail < sizeof(ch_packed_seq) || s->size > avail || s->at > s->size ||
                 s->at < sizeof(ch_packed_seq) + 8 * (size_t)s->nextern)
                 return bad(c, "a packed sequence past the end", at);
-            uint8_t tag = c->file[at + s->at], want = h->type == CH_LIST ? CH_PK_LIST : h->type == CH_TUPLE ? CH_PK_TUPLE
-                                                                : h->flags & CH_SET_FROM_SET ? CH_PK_SET : CH_PK_FROZENSET;
-            if (s->at == s->size || tag != want)
+            uint8_t want = h->type == CH_LIST ? CH_PK_LIST : h->type == CH_TUPLE ? CH_PK_TUPLE
+                           : h->flags & CH_SET_FROM_SET ? CH_PK_SET : CH_PK_FROZENSET;
+            if (s->at == s->size || c->file[at + s->at] != want)
                 return bad(c, "a packed sequence of the wrong type", at);
             extern_words ext = {at + sizeof(ch_packed_seq), at + sizeof(ch_packed_seq) + 8 * (size_t)s->nextern};
             if (!check_item(c, at + s->at, at + s->size, ext, 1, &deepest))
                 return false;
             size_t next = at + round8(s->size);
             unsigned d = 0;
-            if (!check_externs(c, ext, &next, &d))
+            if (!check_externs(c, ext, &next, &d) || !sets_in_order(c, c->file + at + s->at))
                 return false;
             if (deepest < d + 1)
                 deepest = d + 1;
@@ -983,6 +1049,8 @@ static bool check_object(checker *c, size_t at, size_t *end, unsigned *depth)
         size_t next = at + sizeof(ch_seq) + 8 * (size_t)s->len;
         if (!check_externs(c, (extern_words){at + sizeof(ch_seq), next}, &next, &deepest))
             return false;
+        if (h->type == CH_SET && !set_in_order(c, ch_from_ptr(h), at))
+            return false;
         if (h->aux < deepest + 1)
             return bad(c, "a sequence nested deeper than it says", at);
         *end = next;
@@ -996,7 +1064,7 @@ static bool check_object(checker *c, size_t at, size_t *end, unsigned *depth)
             const ch_record *r = (const ch_record *)h;
             extern_words ext = {at + sizeof(ch_record), at + sizeof(ch_record) + 8 * (size_t)ch_record_externs(r)};
             size_t next = at + round8(size);
-            if (!check_externs(c, ext, &next, &deepest))
+            if (!check_externs(c, ext, &next, &deepest) || !record_sets_in_order(c, r))
                 return false;
             if (*depth < deepest + 1)
                 return bad(c, "a record nested deeper than it says", at);
@@ -1028,6 +1096,10 @@ static bool check_object(checker *c, size_t at, size_t *end, unsigned *depth)
     default:
         return bad(c, "an object of a type snapshots do not hold", at);
     }
+    if (size > avail)
+        return bad(c, "an object past the end", at);
+    if (h->aux != 0) /* ch_depth reads it of any object: only containers nest */
+        return bad(c, "a value that says it nests", at);
     *end = at + round8(size);
     return true;
 }
@@ -1308,8 +1380,8 @@ ch_map *ch_snapshot_load_fd(int fd, const char *name, bool verify, ch_load_error
     memset(&snap->damage, 0, sizeof snap->damage);
     registry_add(snap);
     ch_map *result;
-    if (is_record) { /* a record is small: a heap copy, and the mapping goes */
-        ch_val copy = ch_copy_or_share(ch_from_ptr(root), SIZE_MAX);
+    if (is_record) { /* a heap copy of the record; its big externs hold the mapping, if any */
+        ch_val copy = ch_copy_or_share(ch_from_ptr(root), CH_COPY_LIMIT);
         result = copy != CH_NOVALUE ? (ch_map *)ch_ptr(copy) : NULL;
         ch_decref(ch_from_ptr(snap));
     } else {
