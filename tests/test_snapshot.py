@@ -504,3 +504,42 @@ def test_a_record_that_no_longer_packs_is_copied_as_a_map(path: Path) -> None:
     loaded = crafted(path, cohive.Map({1: record}), change)
     copied = cohive.Map({"x": loaded[1]})  # was a MemoryError
     assert copied["x"] == loaded[1] and copied["x"]["nest"]["a"] is None
+
+
+# --- pickles: a Map pickles as its snapshot file's bytes ---------------------------------
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_a_map_pickles_as_its_snapshot(protocol: int) -> None:
+    m = cohive.Map({**RICH, "records": {f"r{i}": record(i) for i in range(100)}})
+    data = pickle.dumps(m, protocol=protocol)
+    assert pickle.loads(data) == m
+    assert m.__reduce_ex__(protocol)[1][:2] == ("Map", 3)
+
+
+def test_protocol_5_moves_one_out_of_band_buffer(path: Path) -> None:
+    m = cohive.Map({f"user:{i}": record(i) for i in range(1000)})
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps(m, protocol=5, buffer_callback=buffers.append)
+    assert len(buffers) == 1 and len(data) < 100  # the pickle stream holds a reference, the buffer the Map
+    m.save(path)
+    assert bytes(buffers[0].raw()) == path.read_bytes()  # the same bytes as a snapshot file
+    assert pickle.loads(data, buffers=buffers) == m
+
+
+def test_a_damaged_pickle_raises_snapshot_error() -> None:
+    m = cohive.Map({f"k{i}": record(i) for i in range(50)})
+    restore, (kind, version, payload) = m.__reduce_ex__(4)
+    damaged = bytearray(payload)
+    damaged[len(damaged) // 2] ^= 0x10
+    with pytest.raises(cohive.SnapshotError, match="a pickled cohive Map"):
+        restore(kind, version, bytes(damaged))
+    assert restore(kind, version, payload) == m
+
+
+def test_maps_of_class_instances_pickle_by_class_name() -> None:
+    m = cohive.Map({"when": datetime.date(2020, 1, 1), "point": cohive.freeze(uuid.UUID(int=1))})
+    assert m.__reduce_ex__(4)[1][1] == 3
+    instance = cohive.Map({"e": pytest.ExitCode.OK})  # an enum member: a class instance
+    assert instance.__reduce_ex__(4)[1][1] == 2
+    assert pickle.loads(pickle.dumps(instance)) == instance

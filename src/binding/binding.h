@@ -233,6 +233,16 @@ int cohive_map_ready(cohive_state *st, const ch_map *m);
 /* ch_map_get, checking as it reads when `m` is such a map: 0 with *out
  * (CH_NOVALUE when absent), or -1 with SnapshotError. */
 int cohive_map_find(cohive_state *st, const ch_map *m, ch_val key, uint64_t hash, ch_val *out);
+/* Raises what `err` says of the snapshot `name` (a file system path as
+ * bytes, or what else it is); returns -1. */
+int cohive_snapshot_error(cohive_state *st, const char *name, const ch_load_error *err);
+/* Map.__reduce_ex__: a Map pickles as its snapshot file's bytes (format 3),
+ * out of band from protocol 5; one holding class instances as format 2. */
+PyObject *cohive_reduce_map(PyObject *self, int protocol);
+/* The snapshot file of the Map `map` (ch_snapshot_encode, the GIL
+ * released): a ch_save_status, or -1 with SnapshotError when `map` is a
+ * damaged snapshot. */
+int cohive_encode_snapshot(PyObject *map, ch_saved *out);
 
 /* --- waiting ------------------------------------------------------------------ */
 

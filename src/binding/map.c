@@ -594,11 +594,18 @@ static PyObject *Map_items(PyObject *self, PyObject *unused)
 
 static PyObject *Map_copy(PyObject *self, PyObject *unused) { return Py_NewRef(self); }
 
+/* Format 2, as before snapshots: pickle itself calls __reduce_ex__. */
 static PyObject *Map_reduce(PyObject *self, PyObject *unused)
 {
     if (cohive_map_ready(state_of(self), MAP(self)) < 0)
         return NULL;
     return cohive_reduce(self, "Map", ch_from_ptr(MAP(self)));
+}
+
+static PyObject *Map_reduce_ex(PyObject *self, PyObject *protocol)
+{
+    long p = PyLong_AsLong(protocol);
+    return p == -1 && PyErr_Occurred() ? NULL : cohive_reduce_map(self, p > 5 ? 5 : (int)p);
 }
 
 static PyObject *Map_thaw(PyObject *self, PyObject *unused)
@@ -635,6 +642,7 @@ static PyMethodDef Map_methods[] = {
      "over path), for cohive.load in any process. TypeError names the path to a value\n"
      "snapshots cannot hold; OSError when path cannot be written."},
     {"__reduce__", Map_reduce, METH_NOARGS, NULL},
+    {"__reduce_ex__", Map_reduce_ex, METH_O, NULL},
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585."},
     {NULL},
 };

@@ -1,7 +1,12 @@
 /*
  * Pickling Maps and FrozenLists.
  *
- * Format version 2 (this one) pickles the native value as one bytes object
+ * Format version 3 pickles a Map as its snapshot file's bytes (snapshot.h,
+ * docs/format.md): the same encoding as Map.save, one buffer that protocol
+ * 5 passes out of band, loaded into private read-only memory and checked
+ * whole.  A Map holding class instances, and every FrozenList, use version 2.
+ *
+ * Format version 2 pickles the native value as one bytes object
  * in cohive's own encoding (src/core/encoding.h), so a pickle never names a
  * Python class to import: a frozen dataclass, enum member or registered
  * class appears in it only as the class's name.  Loading checks every such
@@ -16,6 +21,7 @@
 #include "binding.h"
 
 #define PICKLE_VERSION 2
+#define PICKLE_SNAPSHOT 3
 
 PyObject *cohive_reduce(PyObject *self, const char *kind, ch_val v)
 {
@@ -30,6 +36,40 @@ PyObject *cohive_reduce(PyObject *self, const char *kind, ch_val v)
     PyObject *payload = PyBytes_FromStringAndSize((const char *)data, (Py_ssize_t)len);
     free(data);
     return payload != NULL ? Py_BuildValue("O(siN)", state_of(self)->restore, kind, PICKLE_VERSION, payload) : NULL;
+}
+
+PyObject *cohive_reduce_map(PyObject *self, int protocol)
+{
+    cohive_state *st = state_of(self);
+    ch_saved saved;
+    int status = cohive_encode_snapshot(self, &saved);
+    if (status == CH_SAVE_UNSUPPORTED) /* class instances go by name (format 2); named objects are refused there */
+        return cohive_reduce(self, "Map", ch_from_ptr(((MapObject *)self)->map));
+    if (status != CH_SAVE_OK)
+        return status < 0 ? NULL : PyErr_NoMemory();
+    PyObject *payload = PyBytes_FromStringAndSize((const char *)saved.data, (Py_ssize_t)saved.len);
+    free(saved.data);
+    if (payload != NULL && protocol >= 5) { /* one buffer the pickler may pass out of band */
+        PyObject *buffer = PyPickleBuffer_FromObject(payload);
+        Py_SETREF(payload, buffer);
+    }
+    return payload != NULL ? Py_BuildValue("O(siN)", st->restore, "Map", PICKLE_SNAPSHOT, payload) : NULL;
+}
+
+static PyObject *restore_snapshot(cohive_state *st, PyObject *payload)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(payload, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    ch_load_error err;
+    ch_map *m;
+    Py_BEGIN_ALLOW_THREADS
+    m = ch_snapshot_load_bytes(view.buf, (size_t)view.len, "a pickled cohive Map", &err);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (m == NULL)
+        return cohive_snapshot_error(st, "a pickled cohive Map", &err), NULL;
+    return cohive_wrap_map(st, m);
 }
 
 typedef struct {
@@ -101,9 +141,11 @@ PyObject *cohive_restore(cohive_state *st, const char *kind, int version, PyObje
         return PyErr_Format(PyExc_ValueError, "cannot load a pickled cohive %s: unknown kind", kind);
     if (version == PICKLE_VERSION)
         return restore_v2(st, kind, type, payload);
+    if (version == PICKLE_SNAPSHOT && type == CH_MAP)
+        return restore_snapshot(st, payload);
     if (version == 1) /* the items, as Python objects */
         return PyObject_CallOneArg((PyObject *)(type == CH_MAP ? st->Map_Type : st->FrozenList_Type), payload);
     return PyErr_Format(PyExc_ValueError,
-                        "cannot load a cohive %s pickled in format version %d: this cohive reads versions 1 and %d",
-                        kind, version, PICKLE_VERSION);
+                        "cannot load a cohive %s pickled in format version %d: this cohive reads versions 1, %d and "
+                        "(for Maps) %d", kind, version, PICKLE_VERSION, PICKLE_SNAPSHOT);
 }

@@ -107,23 +107,27 @@ static int write_atomically(const char *path, const unsigned char *data, size_t 
     return rc;
 }
 
+int cohive_encode_snapshot(PyObject *map, ch_saved *out)
+{
+    const ch_map *m = ((MapObject *)map)->map;
+    if (cohive_map_ready(PyType_GetModuleState(Py_TYPE(map)), m) < 0)
+        return -1;
+    ch_save_status status;
+    Py_BEGIN_ALLOW_THREADS
+    status = ch_snapshot_encode(m, out);
+    Py_END_ALLOW_THREADS
+    return (int)status;
+}
+
 PyObject *cohive_map_save(PyObject *self, PyObject *path_arg)
 {
     cohive_state *st = PyType_GetModuleState(Py_TYPE(self));
     PyObject *path = NULL;
     if (!PyUnicode_FSConverter(path_arg, &path))
         return NULL;
-    const ch_map *m = ((MapObject *)self)->map;
-    if (cohive_map_ready(st, m) < 0) {
-        Py_DECREF(path);
-        return NULL;
-    }
     ch_saved saved;
-    ch_save_status status;
-    Py_BEGIN_ALLOW_THREADS
-    status = ch_snapshot_encode(m, &saved);
-    Py_END_ALLOW_THREADS
-    PyObject *result = NULL;
+    int status = cohive_encode_snapshot(self, &saved);
+    PyObject *result = NULL; /* also when status < 0: SnapshotError */
     if (status == CH_SAVE_NOMEM) {
         PyErr_NoMemory();
     } else if (status == CH_SAVE_UNSUPPORTED) {
@@ -134,7 +138,7 @@ PyObject *cohive_map_save(PyObject *self, PyObject *path_arg)
                          "strs, bytes, numbers, dates, decimals, UUIDs), not named objects or class instances",
                          type_name(saved.bad_type), where);
         Py_XDECREF(where);
-    } else {
+    } else if (status == CH_SAVE_OK) {
         int rc, e;
         Py_BEGIN_ALLOW_THREADS
         rc = write_atomically(PyBytes_AS_STRING(path), saved.data, saved.len);
@@ -148,9 +152,7 @@ PyObject *cohive_map_save(PyObject *self, PyObject *path_arg)
     return result;
 }
 
-/* Raises what `err` says of the snapshot file `name` (a file system path
- * as bytes); returns -1. */
-static int snapshot_error(cohive_state *st, const char *name, const ch_load_error *err)
+int cohive_snapshot_error(cohive_state *st, const char *name, const ch_load_error *err)
 {
     if (err->status == CH_LOAD_NOMEM) {
         PyErr_NoMemory();
@@ -179,7 +181,7 @@ int cohive_map_ready(cohive_state *st, const ch_map *m)
     Py_BEGIN_ALLOW_THREADS
     sound = ch_snapshot_check(s, &err);
     Py_END_ALLOW_THREADS
-    return sound ? 0 : snapshot_error(st, s->name, &err);
+    return sound ? 0 : cohive_snapshot_error(st, s->name, &err);
 }
 
 int cohive_map_find(cohive_state *st, const ch_map *m, ch_val key, uint64_t hash, ch_val *out)
@@ -191,7 +193,7 @@ int cohive_map_find(cohive_state *st, const ch_map *m, ch_val key, uint64_t hash
     }
     ch_load_error err;
     *out = ch_snapshot_find(s, m, key, hash, &err);
-    return err.status == CH_LOAD_OK ? 0 : snapshot_error(st, s->name, &err);
+    return err.status == CH_LOAD_OK ? 0 : cohive_snapshot_error(st, s->name, &err);
 }
 
 static PyObject *load(PyObject *module, PyObject *args, PyObject *kwargs)
@@ -227,7 +229,7 @@ static PyObject *load(PyObject *module, PyObject *args, PyObject *kwargs)
         errno = e;
         PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path_arg);
     } else {
-        snapshot_error(st, name, &err);
+        cohive_snapshot_error(st, name, &err);
     }
     Py_DECREF(path);
     return result;

@@ -455,7 +455,7 @@ static ch_save_status emit_shapes(writer *w)
     return CH_SAVE_OK;
 }
 
-ch_save_status ch_snapshot_encode(const ch_map *m, ch_saved *out)
+static ch_save_status encode(const ch_map *m, ch_saved *out)
 {
     memset(out, 0, sizeof *out);
     writer w = {.out = out};
@@ -498,6 +498,22 @@ ch_save_status ch_snapshot_encode(const ch_map *m, ch_saved *out)
         out->data = NULL;
         out->len = 0;
     }
+    return st;
+}
+
+ch_save_status ch_snapshot_encode(const ch_map *m, ch_saved *out)
+{
+    if (!ch_is_inside(ch_from_ptr(m)))
+        return encode(m, out);
+    /* A record nested in another names its externs in the outer one: saved
+     * on its own, it is first a record of its own. */
+    ch_val own = ch_unpack(ch_from_ptr(m));
+    if (own == CH_NOVALUE) {
+        memset(out, 0, sizeof *out);
+        return out->status = CH_SAVE_NOMEM;
+    }
+    ch_save_status st = encode((const ch_map *)ch_ptr(own), out);
+    ch_decref(own);
     return st;
 }
 
@@ -1312,6 +1328,27 @@ ch_val ch_snapshot_find(ch_snapshot *s, const ch_map *m, ch_val key, uint64_t ha
 
 /* --- loading ----------------------------------------------------------------- */
 
+/* Address space for the shape table and the file right after it: the
+ * table mapped writable, the file's part left for the caller. */
+static unsigned char *reserve(const file_header *head, ch_load_error *err)
+{
+    size_t table_bytes = head->table_bytes, region_len = table_bytes + (size_t)head->file_size;
+    unsigned char *region = mmap(NULL, region_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (region == MAP_FAILED)
+        return fail(err, errno == ENOMEM ? CH_LOAD_NOMEM : CH_LOAD_OS, "mmap", 0), NULL;
+    if (table_bytes > 0 &&
+        mmap(region, table_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+        int e = errno;
+        munmap(region, region_len);
+        errno = e;
+        return fail(err, CH_LOAD_OS, "mmap", 0), NULL;
+    }
+    return region;
+}
+
+static ch_map *open_region(unsigned char *region, const file_header *head, const char *name, bool verify,
+                           ch_load_error *err);
+
 ch_map *ch_snapshot_load_fd(int fd, const char *name, bool verify, ch_load_error *err)
 {
     memset(err, 0, sizeof *err);
@@ -1328,20 +1365,45 @@ ch_map *ch_snapshot_load_fd(int fd, const char *name, bool verify, ch_load_error
         return fail(err, CH_LOAD_BAD, "too short for a snapshot header", (uint64_t)got);
     if (!check_header(&head, (uint64_t)st.st_size, err))
         return NULL;
-
-    /* The table and the file in one reservation, the table right before. */
-    size_t table_bytes = head.table_bytes, len = (size_t)head.file_size, region_len = table_bytes + len;
-    unsigned char *region = mmap(NULL, region_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (region == MAP_FAILED)
-        return fail(err, errno == ENOMEM ? CH_LOAD_NOMEM : CH_LOAD_OS, "mmap", 0);
-    if ((table_bytes > 0 &&
-         mmap(region, table_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) ||
-        mmap(region + table_bytes, len, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
+    unsigned char *region = reserve(&head, err);
+    if (region == NULL)
+        return NULL;
+    if (mmap(region + head.table_bytes, (size_t)head.file_size, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
         int e = errno;
-        munmap(region, region_len);
+        munmap(region, head.table_bytes + (size_t)head.file_size);
         errno = e;
         return fail(err, CH_LOAD_OS, "mmap", 0);
     }
+    return open_region(region, &head, name, verify, err);
+}
+
+ch_map *ch_snapshot_load_bytes(const void *data, size_t len, const char *name, ch_load_error *err)
+{
+    memset(err, 0, sizeof *err);
+    file_header head;
+    if (len < sizeof head)
+        return fail(err, CH_LOAD_BAD, "too short for a snapshot header", len);
+    memcpy(&head, data, sizeof head);
+    if (!check_header(&head, len, err))
+        return NULL;
+    unsigned char *region = reserve(&head, err);
+    if (region == NULL)
+        return NULL;
+    unsigned char *file = region + head.table_bytes;
+    if (mprotect(file, len, PROT_READ | PROT_WRITE) != 0) {
+        munmap(region, head.table_bytes + len);
+        return fail(err, CH_LOAD_NOMEM, "out of memory", 0);
+    }
+    memcpy(file, data, len);
+    mprotect(file, len, PROT_READ); /* read-only like a file's pages: nothing may write them */
+    return open_region(region, &head, name, true, err);
+}
+
+static ch_map *open_region(unsigned char *region, const file_header *hp, const char *name, bool verify,
+                           ch_load_error *err)
+{
+    file_header head = *hp;
+    size_t table_bytes = head.table_bytes, len = (size_t)head.file_size, region_len = table_bytes + len;
     const uint8_t *file = region + table_bytes;
     checker c = {file, len, table_bytes, (ch_shape *const *)(void *)region, head.nshapes, err};
     ch_snapshot *snap = NULL;

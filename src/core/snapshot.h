@@ -98,6 +98,9 @@ ch_save_status ch_snapshot_encode(const ch_map *m, ch_saved *out);
  * with `verify` all of it: a new Map on success (a heap map over the mapped
  * tree, holding the snapshot), NULL with *err filled otherwise. */
 ch_map *ch_snapshot_load_fd(int fd, const char *name, bool verify, ch_load_error *err);
+/* The same for a snapshot file's `len` bytes at `data` (a pickle's), copied
+ * into private read-only memory and checked whole. */
+ch_map *ch_snapshot_load_bytes(const void *data, size_t len, const char *name, ch_load_error *err);
 
 /* The checksum of a whole file of `len` (at least CH_SNAPSHOT_HEADER)
  * bytes, its own field read as zero. */
