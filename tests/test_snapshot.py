@@ -543,3 +543,10 @@ def test_maps_of_class_instances_pickle_by_class_name() -> None:
     instance = cohive.Map({"e": pytest.ExitCode.OK})  # an enum member: a class instance
     assert instance.__reduce_ex__(4)[1][1] == 2
     assert pickle.loads(pickle.dumps(instance)) == instance
+
+
+def test_a_record_nested_in_another_saves_on_its_own(path: Path) -> None:
+    m = cohive.Map({"u": {"addr": {"city": "Oslo", "when": datetime.date(2026, 1, 2), "big": 2**70}, "n": 1}})
+    addr = m["u"]["addr"]  # inside its parent's bytes, naming externs there
+    assert saved(addr, path) == addr
+    assert pickle.loads(pickle.dumps(addr)) == addr
