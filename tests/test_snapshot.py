@@ -368,7 +368,9 @@ def test_damaged_files_raise_snapshot_error_never_crash(path: Path, seed: int) -
     outcomes = {"at load": 0, "at a lookup": 0, "at a full read": 0, "sound": 0}
     for what, data in mutants(original, rng):
         for attempt in (data, fix_checksum(data)):
-            path.write_bytes(attempt)
+            fresh = path.with_suffix(".new")  # a new file, as save makes: never rewrite one that may be mapped
+            fresh.write_bytes(attempt)
+            os.replace(fresh, path)
             try:
                 loaded = cohive.load(path)
             except cohive.SnapshotError as e:
@@ -550,3 +552,36 @@ def test_a_record_nested_in_another_saves_on_its_own(path: Path) -> None:
     addr = m["u"]["addr"]  # inside its parent's bytes, naming externs there
     assert saved(addr, path) == addr
     assert pickle.loads(pickle.dumps(addr)) == addr
+
+
+def test_a_root_word_that_misses_its_node_is_refused_at_load(path: Path) -> None:
+    def change(data: bytearray) -> None:
+        (root_word,) = struct.unpack_from("<Q", data, 80)
+        set_word(data, 80, root_word + 8)  # into the root node: its bitmaps read as a count
+
+    with pytest.raises(cohive.SnapshotError, match="a bad count"):
+        crafted(path, cohive.Map({0: 1, 1: 2}), change)  # was a write into the mapping when freed
+
+
+def test_nesting_deeper_than_allowed_is_refused_before_recursing(path: Path) -> None:
+    cohive.Map({0: ((1,),)}).save(path)
+    data = bytearray(path.read_bytes()[:128])
+    struct.pack_into("<H", data, 64 + 6, 256)  # the map says it nests 256 deep
+    levels = 100_000  # a chain of one-item tuples, each saying 256 too
+    for i in range(levels):
+        item = 0x0C if i < levels - 1 else 0x09  # the next tuple, 8 bytes on; the last holds 1
+        data += struct.pack("<IBBHIIQ", 0xFFFFFFFF, 6, 0, 256, 1, 0, item)
+    struct.pack_into("<QQ", data, 24, len(data), len(data))
+    path.write_bytes(fix_checksum(bytes(data)))
+    with pytest.raises(cohive.SnapshotError, match="nested too deep"):
+        cohive.load(path)[0]  # was a stack overflow
+    with pytest.raises(cohive.SnapshotError, match="nested too deep"):
+        cohive.load(path, verify=True)
+
+
+def test_editing_a_value_read_by_a_lookup_keeps_the_snapshot_lazy_and_sound(path: Path) -> None:
+    cohive.Map({"inner": {i: i for i in range(100)}, "x": 1, 7: 7}).save(path)
+    loaded = cohive.load(path)
+    inner = loaded["inner"].set(1000, "new")  # a heap map sharing checked mapped nodes
+    assert inner[1000] == "new" and inner[5] == 5 and len(inner) == 101
+    assert loaded["x"] == 1  # was a false SnapshotError, and the snapshot marked damaged

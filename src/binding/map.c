@@ -161,11 +161,19 @@ static int edit_update_from(cohive_state *st, map_edit *e, PyObject *col)
         return rc;
     }
     if (PyDict_Check(col)) {
+        /* Freezing may run Python code or release the GIL (a loaded Map is
+         * checked whole): hold what is borrowed from a dict that may change. */
         Py_ssize_t pos = 0;
         PyObject *k, *v;
-        while (PyDict_Next(col, &pos, &k, &v))
-            if (edit_set(st, e, k, v) < 0)
+        while (PyDict_Next(col, &pos, &k, &v)) {
+            Py_INCREF(k);
+            Py_INCREF(v);
+            int rc = edit_set(st, e, k, v);
+            Py_DECREF(k);
+            Py_DECREF(v);
+            if (rc < 0)
                 return -1;
+        }
         return 0;
     }
     int has_keys = cohive_has_attr(col, "keys");
@@ -198,8 +206,12 @@ static int edit_update_from(cohive_state *st, map_edit *e, PyObject *col)
         else if (PySequence_Fast_GET_SIZE(pair) != 2)
             PyErr_Format(PyExc_ValueError, "map update sequence element #%zd has length %zd; 2 is required", i,
                          PySequence_Fast_GET_SIZE(pair));
-        else
-            rc = edit_set(st, e, PySequence_Fast_GET_ITEM(pair, 0), PySequence_Fast_GET_ITEM(pair, 1));
+        else {
+            PyObject *k = Py_NewRef(PySequence_Fast_GET_ITEM(pair, 0)), *v = Py_NewRef(PySequence_Fast_GET_ITEM(pair, 1));
+            rc = edit_set(st, e, k, v); /* held: the pair may be a list that changes meanwhile */
+            Py_DECREF(k);
+            Py_DECREF(v);
+        }
         Py_XDECREF(pair);
         Py_DECREF(item);
         if (rc < 0) {

@@ -178,10 +178,15 @@ int cohive_map_ready(cohive_state *st, const ch_map *m)
         return 0;
     ch_load_error err;
     bool sound;
+    /* Held while the GIL is released: another thread may drop the last Map
+     * over it meanwhile (one borrowed from a dict it clears, say). */
+    ch_incref(ch_from_ptr(s));
     Py_BEGIN_ALLOW_THREADS
     sound = ch_snapshot_check(s, &err);
     Py_END_ALLOW_THREADS
-    return sound ? 0 : cohive_snapshot_error(st, s->name, &err);
+    int rc = sound ? 0 : cohive_snapshot_error(st, s->name, &err);
+    ch_decref(ch_from_ptr(s));
+    return rc;
 }
 
 int cohive_map_find(cohive_state *st, const ch_map *m, ch_val key, uint64_t hash, ch_val *out)

@@ -32,18 +32,23 @@
  * subtree of each word it points at, in the order of its words.  So every
  * relative word points forward, exactly at the end of what came before it.
  *
- * Loading checks everything
- * -------------------------
+ * Checking, lazily
+ * ----------------
  * No file may crash a reader, and a mapped tree is read by code that trusts
- * what it reads.  So `load` checks the whole file before anything reads it:
+ * what it reads, yet `load` must cost O(1).  So `load` checks the header,
+ * the shape table and the root's own header and node.  The *whole check* is
  * a checksum, then a walk of the tree that holds every object to what the
  * readers assume (types, sizes within the file, bitmaps, str code units,
  * packed items, offsets inside their record, keys in the trie slots their
  * hashes give, nesting depth) and accepts only the canonical depth-first
  * layout above.  That layout makes the walk linear and finite: a word that
  * points anywhere but at the next unvisited byte is refused, so there are
- * no cycles, overlaps or shared subtrees to visit twice.  The walk costs
- * O(file) once per load; readers then run at heap speed with no checks.
+ * no cycles, overlaps or shared subtrees to visit twice.  It runs once, the
+ * first time anything but a lookup reads the loaded Map (binding: the
+ * cohive_map_ready gate), or at load with `verify`.  Until then a lookup
+ * checks as it goes: ch_hamt_find checks each node and word it reads, and
+ * each key and value it meets is checked whole, once (a bit per 8 bytes
+ * remembers).  So generic code only ever sees checked objects.
  *
  * Edits of a loaded Map share its mapped nodes as edits of any Map share
  * nodes; the new heap Map holds the snapshot (ch_map.snapshot) so that the
@@ -53,6 +58,7 @@
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS and pread under -std=c11 */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -129,6 +135,12 @@ uint64_t ch_snapshot_checksum(const unsigned char *file, size_t len)
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static ch_snapshot *registry;
 
+/* A child forked while another thread held the lock would wait forever. */
+static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
+static void lock_registry(void) { pthread_mutex_lock(&registry_lock); }
+static void unlock_registry(void) { pthread_mutex_unlock(&registry_lock); }
+static void install_fork_handlers(void) { pthread_atfork(lock_registry, unlock_registry, unlock_registry); }
+
 ch_snapshot *ch_snapshot_holding(const void *p)
 {
     ch_snapshot *found = NULL;
@@ -144,6 +156,7 @@ ch_snapshot *ch_snapshot_holding(const void *p)
 
 static void registry_add(ch_snapshot *s)
 {
+    pthread_once(&fork_handlers_once, install_fork_handlers);
     pthread_mutex_lock(&registry_lock);
     s->next = registry;
     registry = s;
@@ -388,6 +401,7 @@ static ch_save_status emit(writer *w, ch_val v, size_t *at)
     size_t first = 0;
     bool is_record = o->type == CH_MAP && (o->flags & CH_MAP_RECORD);
     if (o->type == CH_MAP && !is_record) {
+        w->out->data[off + offsetof(ch_head, flags)] = 0; /* not CH_MAP_LOADED: a file's maps are plain */
         put_word(w, off + offsetof(ch_map, snapshot), CH_NOVALUE);
         n = 1; /* the root; the snapshot word stays empty */
     }
@@ -528,6 +542,7 @@ typedef struct {
     ch_shape *const *shapes;
     uint32_t nshapes;
     ch_load_error *err;
+    unsigned nesting; /* objects being checked inside one another: bounds the recursion */
 } checker;
 
 static bool bad(checker *c, const char *problem, size_t at)
@@ -848,8 +863,6 @@ static bool check_record_body(checker *c, size_t at, size_t end, bool nested, ex
     return true;
 }
 
-/* A HAMT node at `at`, `level` levels down, reached by the hash bits
- * `prefix`: its pairs and children, counted into *count. */
 /* What a node at `at`, `level` levels down, says of itself: its type for
  * its level, its bitmaps, its size within the file.  *head and *nwords
  * where its words are. */
@@ -883,6 +896,8 @@ static bool node_header_ok(checker *c, size_t at, unsigned level, size_t *head, 
     return true;
 }
 
+/* A HAMT node at `at`, `level` levels down, reached by the hash bits
+ * `prefix`: its pairs and children, counted into *count. */
 static bool check_node(checker *c, size_t at, size_t *next, unsigned level, uint64_t prefix, uint64_t *count,
                        unsigned *depth)
 {
@@ -957,7 +972,21 @@ static bool check_externs(checker *c, extern_words ext, size_t *next, unsigned *
     return true;
 }
 
+static bool check_object_in(checker *c, size_t at, size_t *end, unsigned *depth);
+
+/* Containers nest at most CH_MAX_DEPTH deep (each trie level below a map
+ * adds a frame, fourteen at most): deeper is refused before recursing. */
 static bool check_object(checker *c, size_t at, size_t *end, unsigned *depth)
+{
+    if (c->nesting > CH_MAX_DEPTH)
+        return bad(c, "values nested too deep", at);
+    c->nesting++;
+    bool ok = check_object_in(c, at, end, depth);
+    c->nesting--;
+    return ok;
+}
+
+static bool check_object_in(checker *c, size_t at, size_t *end, unsigned *depth)
 {
     const ch_head *h = (const ch_head *)(c->file + at);
     if (at % 8 != 0 || h->refcnt != CH_REFCNT_MAPPED)
@@ -1221,7 +1250,8 @@ static bool check_root(checker *c, size_t at)
     if ((v == CH_NOVALUE) != (m->count == 0) ||
         (v != CH_NOVALUE && ((v & CH_TAG_MASK) != CH_TAG_REL || target <= word_at || !fits(target, sizeof(ch_node), c->len))))
         return bad(c, "a map whose root is out of order", word_at);
-    return true;
+    size_t head, nwords; /* the root node is read as soon as the Map is freed (its count) */
+    return v == CH_NOVALUE || node_header_ok(c, target, 0, &head, &nwords);
 }
 
 static bool check_whole(checker *c, uint64_t checksum, size_t shapes_at)
@@ -1235,16 +1265,42 @@ static bool check_whole(checker *c, uint64_t checksum, size_t shapes_at)
     return end == shapes_at ? true : bad(c, "bytes between the tree and the shape table", end);
 }
 
-static void damaged(ch_snapshot *s, const ch_load_error *err)
+/* The state, once any thread recording damage has written it (one struct:
+ * the wait is a few instructions long). */
+static int settled_state(ch_snapshot *s)
 {
-    s->damage = *err;
-    atomic_store_explicit(&s->state, CH_SNAPSHOT_DAMAGED, memory_order_release);
+    int state;
+    while ((state = atomic_load_explicit(&s->state, memory_order_acquire)) == CH_SNAPSHOT_RECORDING)
+        sched_yield();
+    return state;
+}
+
+/* Settles a lazy snapshot as sound, or as damaged as *err says: the first
+ * thread to settle it decides, and every later read sees that outcome (in
+ * *err).  Whether it is sound. */
+static bool settle(ch_snapshot *s, bool sound, ch_load_error *err)
+{
+    int lazy = CH_SNAPSHOT_LAZY;
+    if (atomic_compare_exchange_strong_explicit(&s->state, &lazy, sound ? CH_SNAPSHOT_CHECKED : CH_SNAPSHOT_RECORDING,
+                                                memory_order_acq_rel, memory_order_acquire)) {
+        if (!sound) {
+            s->damage = *err;
+            atomic_store_explicit(&s->state, CH_SNAPSHOT_DAMAGED, memory_order_release);
+        }
+        return sound;
+    }
+    if (settled_state(s) == CH_SNAPSHOT_DAMAGED) {
+        *err = s->damage;
+        return false;
+    }
+    memset(err, 0, sizeof *err);
+    return true;
 }
 
 bool ch_snapshot_check(ch_snapshot *s, ch_load_error *err)
 {
     memset(err, 0, sizeof *err);
-    int state = atomic_load_explicit(&s->state, memory_order_acquire);
+    int state = settled_state(s);
     if (state == CH_SNAPSHOT_DAMAGED)
         *err = s->damage;
     if (state != CH_SNAPSHOT_LAZY)
@@ -1252,12 +1308,7 @@ bool ch_snapshot_check(ch_snapshot *s, ch_load_error *err)
     file_header head;
     memcpy(&head, s->file, sizeof head);
     checker c = checker_of(s, err);
-    if (!check_whole(&c, head.checksum, s->shapes_at)) {
-        damaged(s, err);
-        return false;
-    }
-    atomic_store_explicit(&s->state, CH_SNAPSHOT_CHECKED, memory_order_release);
-    return true;
+    return settle(s, check_whole(&c, head.checksum, s->shapes_at), err);
 }
 
 /* --- lookups in a trie not checked whole --------------------------------------- */
@@ -1315,14 +1366,14 @@ bool ch_lazy_word(ch_lazy_check *k, const ch_val *word, bool is_child)
 ch_val ch_snapshot_find(ch_snapshot *s, const ch_map *m, ch_val key, uint64_t hash, ch_load_error *err)
 {
     memset(err, 0, sizeof *err);
-    if (atomic_load_explicit(&s->state, memory_order_acquire) == CH_SNAPSHOT_DAMAGED) {
+    if (settled_state(s) == CH_SNAPSHOT_DAMAGED) {
         *err = s->damage;
         return CH_NOVALUE;
     }
     ch_lazy_check k = {checker_of(s, err), s};
     ch_val v = ch_hamt_find(ch_map_root(m), key, hash, &k);
     if (err->status != CH_LOAD_OK)
-        damaged(s, err);
+        settle(s, false, err);
     return v;
 }
 
@@ -1448,8 +1499,10 @@ static ch_map *open_region(unsigned char *region, const file_header *hp, const c
         ch_decref(ch_from_ptr(snap));
     } else {
         result = ch_map_new((ch_node *)ch_map_root(root), root->count, root->h.aux);
-        if (result != NULL)
+        if (result != NULL) {
             result->snapshot = ch_from_ptr(snap);
+            result->h.flags = CH_MAP_LOADED;
+        }
         else
             ch_decref(ch_from_ptr(snap));
     }

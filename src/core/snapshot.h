@@ -24,8 +24,14 @@ typedef struct {
     uint32_t version;    /* the file's format version, when that is the problem */
 } ch_load_error;
 
-/* How much of a snapshot has been checked (snapshot.c, "Checking"). */
-enum { CH_SNAPSHOT_LAZY = 0, CH_SNAPSHOT_CHECKED, CH_SNAPSHOT_DAMAGED };
+/* How much of a snapshot has been checked (snapshot.c, "Checking"):
+ * RECORDING while the first thread to find damage writes what it found. */
+enum { CH_SNAPSHOT_LAZY = 0, CH_SNAPSHOT_CHECKED, CH_SNAPSHOT_DAMAGED, CH_SNAPSHOT_RECORDING };
+
+/* The flag of the heap map `load` makes over a snapshot's root: the one
+ * map whose trie may not have been checked whole.  (Maps edited from it
+ * or from values read out of it have been: see ch_snapshot_lazy.) */
+enum { CH_MAP_LOADED = 0x80 };
 
 /* A loaded snapshot: the memory of its shape table and file, the process
  * shapes the table holds (one reference each), and what has been checked. */
@@ -50,7 +56,7 @@ struct ch_snapshot {
  * `m` needs ch_snapshot_check first. */
 static inline ch_snapshot *ch_snapshot_lazy(const ch_map *m)
 {
-    if (ch_map_is_record(m) || m->snapshot == CH_NOVALUE)
+    if (ch_map_is_record(m) || !(m->h.flags & CH_MAP_LOADED))
         return NULL;
     ch_snapshot *s = (ch_snapshot *)ch_ptr(m->snapshot);
     return atomic_load_explicit(&s->state, memory_order_acquire) == CH_SNAPSHOT_CHECKED ? NULL : s;
