@@ -66,38 +66,12 @@
 #include <unistd.h>
 
 #include "copy.h"
-#include "named.h"
 #include "snapshot.h"
 #include "value.h"
 
-static const unsigned char MAGIC[8] = {0x89, 'c', 'o', 'h', 'i', 'v', 'e', '\n'};
-#define BYTE_ORDER_MARK UINT32_C(0x01020304)
-#define MAX_SHAPES (UINT32_C(1) << 24)
+#include "snapshot_format.h"
+
 #define HASH_LEVELS 13 /* levels of bitmap nodes; collision nodes sit below them */
-
-typedef struct {
-    unsigned char magic[8];
-    uint32_t version;
-    uint32_t byte_order;
-    uint16_t word_size;
-    uint16_t header_size;
-    uint32_t reserved;
-    uint64_t file_size;
-    uint64_t shapes_at;
-    uint32_t nshapes;
-    uint32_t table_bytes;
-    uint64_t root_at;
-    uint64_t checksum;
-} file_header;
-_Static_assert(sizeof(file_header) == CH_SNAPSHOT_HEADER, "the header is 64 bytes");
-
-static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
-
-static size_t table_bytes_for(uint32_t nshapes)
-{
-    size_t bytes = (size_t)nshapes * sizeof(ch_val);
-    return (bytes + CH_SNAPSHOT_TABLE_ROUND - 1) / CH_SNAPSHOT_TABLE_ROUND * CH_SNAPSHOT_TABLE_ROUND;
-}
 
 /* A 64-bit checksum of `n` bytes, four lanes at a time (about 4 bytes a
  * cycle).  Not cryptographic: it catches bit rot and truncation, while the
@@ -126,7 +100,7 @@ uint64_t ch_snapshot_checksum(const unsigned char *file, size_t len)
 {
     unsigned char head[CH_SNAPSHOT_HEADER];
     memcpy(head, file, sizeof head);
-    memset(head + offsetof(file_header, checksum), 0, sizeof(uint64_t));
+    memset(head + offsetof(ch_file_header, checksum), 0, sizeof(uint64_t));
     return checksum(head, sizeof head) ^ checksum(file + sizeof head, len - sizeof head);
 }
 
@@ -186,349 +160,6 @@ void ch_snapshot_destroy(ch_snapshot *s)
     free((void *)s->checked);
     free(s->name);
     ch_free(s, sizeof *s);
-}
-
-/* --- saving ------------------------------------------------------------------ */
-
-typedef struct {
-    ch_saved *out;
-    size_t cap;
-    /* The shapes met so far, in the order the file lists them, and an
-     * open-addressed index from shape pointer to position + 1. */
-    const ch_shape **shapes;
-    uint32_t nshapes, shapes_cap;
-    uint32_t *index;
-    size_t index_slots;
-    /* The offsets of shape words, patched once the table's size is known. */
-    uint64_t *shape_words;
-    size_t nshape_words, shape_words_cap;
-    unsigned depth;
-} writer;
-
-
-/* Appends `n` bytes (zero padded to 8); their offset, or SIZE_MAX. */
-static size_t put(writer *w, const void *data, size_t n)
-{
-    size_t at = w->out->len, end = at + round8(n);
-    if (!ch_grow_scratch((void **)&w->out->data, &w->cap, end, 1))
-        return SIZE_MAX;
-    memcpy(w->out->data + at, data, n);
-    memset(w->out->data + at + n, 0, end - at - n);
-    w->out->len = end;
-    return at;
-}
-
-static void put_word(writer *w, size_t at, ch_val v) { memcpy(w->out->data + at, &v, sizeof v); }
-
-static void set_mapped(writer *w, size_t at)
-{
-    uint32_t mapped = CH_REFCNT_MAPPED;
-    memcpy(w->out->data + at + offsetof(ch_head, refcnt), &mapped, sizeof mapped);
-}
-
-/* The table position of `s`, adding it when new; -1 when out of memory. */
-static int64_t shape_position(writer *w, const ch_shape *s)
-{
-    if (2 * ((size_t)w->nshapes + 1) > w->index_slots) {
-        size_t slots = w->index_slots ? 2 * w->index_slots : 64;
-        uint32_t *index = calloc(slots, sizeof *index);
-        if (index == NULL)
-            return -1;
-        for (uint32_t i = 0; i < w->nshapes; i++) {
-            size_t h = ((uintptr_t)w->shapes[i] >> 3) & (slots - 1);
-            while (index[h] != 0)
-                h = (h + 1) & (slots - 1);
-            index[h] = i + 1;
-        }
-        free(w->index);
-        w->index = index;
-        w->index_slots = slots;
-    }
-    size_t h = ((uintptr_t)s >> 3) & (w->index_slots - 1);
-    for (; w->index[h] != 0; h = (h + 1) & (w->index_slots - 1))
-        if (w->shapes[w->index[h] - 1] == s)
-            return w->index[h] - 1;
-    size_t cap = w->shapes_cap;
-    if (!ch_grow_scratch((void **)&w->shapes, &cap, (size_t)w->nshapes + 1, sizeof *w->shapes))
-        return -1;
-    w->shapes_cap = (uint32_t)cap;
-    w->shapes[w->nshapes] = s;
-    w->index[h] = ++w->nshapes;
-    return w->nshapes - 1;
-}
-
-/* Notes that the word at `at` names shape `s` (patched at the end). */
-static int shape_word(writer *w, size_t at, const ch_shape *s)
-{
-    int64_t pos = shape_position(w, s);
-    if (pos < 0 || !ch_grow_scratch((void **)&w->shape_words, &w->shape_words_cap, w->nshape_words + 1, sizeof(uint64_t)))
-        return -1;
-    put_word(w, at, (ch_val)pos); /* the position, until the table's size is known */
-    w->shape_words[w->nshape_words++] = at;
-    return 0;
-}
-
-/* The records nested in the items at p[0..end) of the record copied at
- * `base` in the file: their shape words are the process's, to be renamed. */
-static int nested_shapes(writer *w, const uint8_t *p, const uint8_t *src, size_t base);
-
-static int item_shapes(writer *w, const uint8_t *item, const uint8_t *src, size_t base)
-{
-    if (*item == CH_PK_RECORD) {
-        const ch_record *r = (const ch_record *)ch_ptr(ch_packed_value(item));
-        size_t at = base + (size_t)((const uint8_t *)&r->shape - src);
-        if (shape_word(w, at, ch_record_shape(r)) < 0)
-            return -1;
-        for (uint32_t i = 0; i < ch_record_shape(r)->len; i++)
-            if (item_shapes(w, (const uint8_t *)r + ch_record_offset(r, i), src, base) < 0)
-                return -1;
-        return 0;
-    }
-    return nested_shapes(w, item, src, base);
-}
-
-static int nested_shapes(writer *w, const uint8_t *item, const uint8_t *src, size_t base)
-{
-    if (*item < CH_PK_LIST || *item > CH_PK_FROZENSET || *item == CH_PK_RECORD || *item == CH_PK_BYTES)
-        return 0;
-    uint16_t n = ch_load_u16(item + 1);
-    for (uint32_t i = 0; i < n; i++)
-        if (item_shapes(w, item + ch_load_u16(item + 3 + 2 * (size_t)i), src, base) < 0)
-            return -1;
-    return 0;
-}
-
-static ch_save_status unsupported(writer *w, int type)
-{
-    w->out->bad_type = type;
-    return CH_SAVE_UNSUPPORTED;
-}
-
-static void push_step(writer *w, ch_val step, bool is_index)
-{
-    if (w->depth < CH_SAVE_PATH)
-        w->out->path[w->depth] = (ch_save_step){step, is_index};
-    w->depth++;
-}
-
-/* Where in the items at `p` the extern item whose word is `word` is: its
- * steps (keys, indexes) appended to steps[*n...]; false when not there. */
-static bool find_extern(const uint8_t *p, const uint8_t *word, ch_save_step *steps, unsigned *n);
-
-static bool find_in_record(const ch_record *r, const uint8_t *word, ch_save_step *steps, unsigned *n)
-{
-    const ch_shape *s = ch_record_shape(r);
-    for (uint32_t i = 0; i < s->len; i++) {
-        steps[*n] = (ch_save_step){s->keys[i], false};
-        ++*n;
-        if (*n < CH_SAVE_PATH && find_extern((const uint8_t *)r + ch_record_offset(r, i), word, steps, n))
-            return true;
-        --*n;
-    }
-    return false;
-}
-
-static bool find_extern(const uint8_t *p, const uint8_t *word, ch_save_step *steps, unsigned *n)
-{
-    if (*p == CH_PK_EXTERN)
-        return p - ch_load_u16(p + 1) == word;
-    if (*p == CH_PK_RECORD)
-        return find_in_record((const ch_record *)ch_ptr(ch_packed_value(p)), word, steps, n);
-    if (*p < CH_PK_LIST || *p > CH_PK_FROZENSET || *p == CH_PK_BYTES)
-        return false;
-    for (uint32_t i = 0; i < ch_load_u16(p + 1); i++) {
-        steps[*n] = (ch_save_step){ch_smallint(i), true};
-        ++*n;
-        if (*n < CH_SAVE_PATH && find_extern(p + ch_load_u16(p + 3 + 2 * (size_t)i), word, steps, n))
-            return true;
-        --*n;
-    }
-    return false;
-}
-
-/* Puts the steps from the record or packed sequence `o` to its extern
- * `word` before the steps the failed extern recorded (which start at
- * `base`). */
-static void steps_to_extern(writer *w, const ch_head *o, const ch_val *word, unsigned base)
-{
-    ch_save_step steps[CH_SAVE_PATH];
-    unsigned k = 0;
-    const uint8_t *target = (const uint8_t *)word;
-    if (o->type == CH_MAP)
-        find_in_record((const ch_record *)o, target, steps, &k);
-    else
-        find_extern((const uint8_t *)o + ((const ch_packed_seq *)o)->at, target, steps, &k);
-    ch_save_step *path = w->out->path;
-    for (unsigned i = CH_SAVE_PATH; i-- > base + k;) /* the child's steps move up */
-        if (i - k < w->depth && i - k >= base)
-            path[i] = path[i - k];
-    for (unsigned i = 0; i < k && base + i < CH_SAVE_PATH; i++)
-        path[base + i] = steps[i];
-    w->depth += k;
-}
-
-static ch_save_status emit(writer *w, ch_val v, size_t *at);
-
-/* Writes word i of the object copied at `obj` (its source `src`): an
- * immediate as it is, a pointer as the distance to the subtree emitted
- * next. */
-static ch_save_status emit_word(writer *w, size_t word_at, ch_val v)
-{
-    if (!ch_is_ptr(v)) {
-        put_word(w, word_at, v);
-        return CH_SAVE_OK;
-    }
-    size_t child;
-    ch_save_status st = emit(w, v, &child);
-    if (st == CH_SAVE_OK)
-        put_word(w, word_at, (ch_val)(child - word_at) | CH_TAG_REL);
-    return st;
-}
-
-static ch_save_status emit(writer *w, ch_val v, size_t *at)
-{
-    ch_head *o = ch_ptr(v);
-    if (ch_type_is_named(o->type) || o->type == CH_INSTANCE || o->type == CH_SHAPE || o->type == CH_SNAPSHOT)
-        return unsupported(w, o->type);
-    size_t size = ch_object_size(o);
-    size_t off = put(w, o, size);
-    if (off == SIZE_MAX)
-        return CH_SAVE_NOMEM;
-    *at = off;
-    set_mapped(w, off);
-    size_t n;
-    ch_val *words = ch_owned_words(o, &n);
-    size_t first = 0;
-    bool is_record = o->type == CH_MAP && (o->flags & CH_MAP_RECORD);
-    if (o->type == CH_MAP && !is_record) {
-        w->out->data[off + offsetof(ch_head, flags)] = 0; /* not CH_MAP_LOADED: a file's maps are plain */
-        put_word(w, off + offsetof(ch_map, snapshot), CH_NOVALUE);
-        n = 1; /* the root; the snapshot word stays empty */
-    }
-    if (is_record) {
-        const ch_record *r = (const ch_record *)o;
-        if (shape_word(w, off + offsetof(ch_record, shape), ch_record_shape(r)) < 0)
-            return CH_SAVE_NOMEM;
-        for (uint32_t i = 0; i < ch_record_shape(r)->len; i++)
-            if (item_shapes(w, (const uint8_t *)r + ch_record_offset(r, i), (const uint8_t *)o, off) < 0)
-                return CH_SAVE_NOMEM;
-        first = 1;
-    } else if (o->type == CH_TUPLE || o->type == CH_LIST || o->type == CH_SET) {
-        if (o->flags & CH_SEQ_PACKED) {
-            const ch_packed_seq *s = (const ch_packed_seq *)o;
-            if (nested_shapes(w, (const uint8_t *)s + s->at, (const uint8_t *)o, off) < 0)
-                return CH_SAVE_NOMEM;
-        }
-    }
-    bool keyed = o->type == CH_NODE || o->type == CH_COLLISION;
-    size_t pairs = o->type == CH_NODE ? 2 * (size_t)ch_popcount(((const ch_node *)o)->datamap) : keyed ? n : 0;
-    for (size_t i = first; i < n; i++) {
-        size_t word_at = off + (size_t)((const char *)&words[i] - (const char *)o);
-        bool is_value = i < pairs && i % 2 == 1;
-        bool packed = is_record || ((o->type == CH_LIST || o->type == CH_TUPLE || o->type == CH_SET) &&
-                                    (o->flags & CH_SEQ_PACKED));
-        bool is_item = !keyed && !packed && o->type != CH_MAP && o->type != CH_TIME && o->type != CH_DECIMAL;
-        ch_val child = ch_word(&words[i]);
-        if (ch_type_of(child) == CH_SHAPE) { /* a nested record's, which its outer record owns */
-            if (shape_word(w, word_at, (const ch_shape *)ch_ptr(child)) < 0)
-                return CH_SAVE_NOMEM;
-            continue;
-        }
-        if (is_value)
-            push_step(w, ch_word(&words[i - 1]), false);
-        else if (is_item)
-            push_step(w, ch_smallint((int64_t)i), true);
-        unsigned base = w->depth;
-        ch_save_status st = emit_word(w, word_at, child);
-        if (st == CH_SAVE_UNSUPPORTED && packed)
-            steps_to_extern(w, o, &words[i], base);
-        if (st != CH_SAVE_OK)
-            return st;
-        if (is_value || is_item)
-            w->depth--;
-    }
-    return CH_SAVE_OK;
-}
-
-/* The shape table: each shape's key count, then its keys as str objects. */
-static ch_save_status emit_shapes(writer *w)
-{
-    for (uint32_t i = 0; i < w->nshapes; i++) {
-        const ch_shape *s = w->shapes[i];
-        uint64_t n = s->len;
-        if (put(w, &n, sizeof n) == SIZE_MAX)
-            return CH_SAVE_NOMEM;
-        for (uint32_t k = 0; k < s->len; k++) {
-            const ch_head *key = ch_ptr(s->keys[k]);
-            size_t at = put(w, key, ch_object_size(key));
-            if (at == SIZE_MAX)
-                return CH_SAVE_NOMEM;
-            set_mapped(w, at);
-        }
-    }
-    return CH_SAVE_OK;
-}
-
-static ch_save_status encode(const ch_map *m, ch_saved *out)
-{
-    memset(out, 0, sizeof *out);
-    writer w = {.out = out};
-    file_header head = {.version = CH_SNAPSHOT_VERSION,
-                        .byte_order = BYTE_ORDER_MARK,
-                        .word_size = sizeof(ch_val),
-                        .header_size = CH_SNAPSHOT_HEADER,
-                        .root_at = CH_SNAPSHOT_HEADER};
-    memcpy(head.magic, MAGIC, sizeof MAGIC);
-    size_t root;
-    ch_save_status st = put(&w, &head, sizeof head) == SIZE_MAX ? CH_SAVE_NOMEM : emit(&w, ch_from_ptr(m), &root);
-    head.shapes_at = out->len;
-    if (st == CH_SAVE_OK)
-        st = emit_shapes(&w);
-    if (st == CH_SAVE_OK && w.nshapes > MAX_SHAPES)
-        st = unsupported(&w, CH_SHAPE);
-    if (st == CH_SAVE_OK) {
-        size_t table = table_bytes_for(w.nshapes);
-        for (size_t i = 0; i < w.nshape_words; i++) {
-            size_t at = w.shape_words[i];
-            ch_val pos;
-            memcpy(&pos, out->data + at, sizeof pos);
-            int64_t distance = -(int64_t)table + 8 * (int64_t)pos - (int64_t)at;
-            put_word(&w, at, (ch_val)distance | CH_TAG_REL_TABLE);
-        }
-        head.file_size = out->len;
-        head.nshapes = w.nshapes;
-        head.table_bytes = (uint32_t)table;
-        memcpy(out->data, &head, sizeof head);
-        head.checksum = ch_snapshot_checksum(out->data, out->len);
-        memcpy(out->data, &head, sizeof head);
-    }
-    free(w.shapes);
-    free(w.index);
-    free(w.shape_words);
-    out->status = st;
-    out->depth = w.depth;
-    if (st != CH_SAVE_OK) {
-        free(out->data);
-        out->data = NULL;
-        out->len = 0;
-    }
-    return st;
-}
-
-ch_save_status ch_snapshot_encode(const ch_map *m, ch_saved *out)
-{
-    if (!ch_is_inside(ch_from_ptr(m)))
-        return encode(m, out);
-    /* A record nested in another names its externs in the outer one: saved
-     * on its own, it is first a record of its own. */
-    ch_val own = ch_unpack(ch_from_ptr(m));
-    if (own == CH_NOVALUE) {
-        memset(out, 0, sizeof *out);
-        return out->status = CH_SAVE_NOMEM;
-    }
-    ch_save_status st = encode((const ch_map *)ch_ptr(own), out);
-    ch_decref(own);
-    return st;
 }
 
 /* --- checking a file ------------------------------------------------------- */
@@ -798,7 +429,7 @@ static bool check_item(checker *c, size_t at, size_t end, extern_words ext, unsi
         return true;
     }
     case CH_PK_RECORD: {
-        size_t start = round8(at + 1), size;
+        size_t start = ch_round8(at + 1), size;
         if (!fits(at, start - at, end))
             return bad(c, "a record past its end", at);
         for (size_t i = at + 1; i < start; i++)
@@ -1037,7 +668,7 @@ static bool check_object_in(checker *c, size_t at, size_t *end, unsigned *depth)
             return bad(c, "a value that says it nests", at);
         if (!ch_time_ok(t) || t->has_offset > 1)
             return bad(c, "a date or time out of range", at);
-        size_t next = at + round8(sizeof(ch_time));
+        size_t next = at + ch_round8(sizeof(ch_time));
         unsigned d;
         if (t->zone != CH_NONE && !check_word(c, at + offsetof(ch_time, zone), &next, &d, TYPE(CH_STR), false))
             return false;
@@ -1050,7 +681,7 @@ static bool check_object_in(checker *c, size_t at, size_t *end, unsigned *depth)
             return bad(c, "a decimal past the end", at);
         if (!ch_decimal_ok(h->flags, d->digits, d->ndigits, d->exponent) || h->aux != 0)
             return bad(c, "a decimal with bad parts", at);
-        size_t next = at + round8(sizeof(ch_decimal) + d->ndigits);
+        size_t next = at + ch_round8(sizeof(ch_decimal) + d->ndigits);
         unsigned dd;
         if (!ch_is_smallint(d->number) &&
             !check_word(c, at + offsetof(ch_decimal, number), &next, &dd, TYPE(CH_FLOAT) | TYPE(CH_BIGINT), true))
@@ -1076,7 +707,7 @@ static bool check_object_in(checker *c, size_t at, size_t *end, unsigned *depth)
             extern_words ext = {at + sizeof(ch_packed_seq), at + sizeof(ch_packed_seq) + 8 * (size_t)s->nextern};
             if (!check_item(c, at + s->at, at + s->size, ext, 1, &deepest))
                 return false;
-            size_t next = at + round8(s->size);
+            size_t next = at + ch_round8(s->size);
             unsigned d = 0;
             if (!check_externs(c, ext, &next, &d) || !sets_in_order(c, c->file + at + s->at))
                 return false;
@@ -1108,7 +739,7 @@ static bool check_object_in(checker *c, size_t at, size_t *end, unsigned *depth)
                 return false;
             const ch_record *r = (const ch_record *)h;
             extern_words ext = {at + sizeof(ch_record), at + sizeof(ch_record) + 8 * (size_t)ch_record_externs(r)};
-            size_t next = at + round8(size);
+            size_t next = at + ch_round8(size);
             if (!check_externs(c, ext, &next, &deepest) || !record_sets_in_order(c, r))
                 return false;
             if (*depth < deepest + 1)
@@ -1145,7 +776,7 @@ static bool check_object_in(checker *c, size_t at, size_t *end, unsigned *depth)
         return bad(c, "an object past the end", at);
     if (h->aux != 0) /* ch_depth reads it of any object: only containers nest */
         return bad(c, "a value that says it nests", at);
-    *end = at + round8(size);
+    *end = at + ch_round8(size);
     return true;
 }
 
@@ -1161,15 +792,15 @@ static ch_map *fail(ch_load_error *err, ch_load_status status, const char *probl
     return NULL;
 }
 
-static bool check_header(const file_header *head, uint64_t size, ch_load_error *err)
+static bool check_header(const ch_file_header *head, uint64_t size, ch_load_error *err)
 {
-    if (memcmp(head->magic, MAGIC, sizeof MAGIC) != 0)
+    if (memcmp(head->magic, CH_SNAPSHOT_MAGIC, sizeof CH_SNAPSHOT_MAGIC) != 0)
         return fail(err, CH_LOAD_BAD, "not a cohive snapshot (bad magic)", 0), false;
     if (head->version != CH_SNAPSHOT_VERSION) {
         err->version = head->version;
-        return fail(err, CH_LOAD_BAD, "a format version this cohive does not read", offsetof(file_header, version)), false;
+        return fail(err, CH_LOAD_BAD, "a format version this cohive does not read", offsetof(ch_file_header, version)), false;
     }
-    if (head->byte_order != BYTE_ORDER_MARK || head->word_size != sizeof(ch_val))
+    if (head->byte_order != CH_SNAPSHOT_BYTE_ORDER || head->word_size != sizeof(ch_val))
         return fail(err, CH_LOAD_BAD, "saved on a machine of another byte order or word size", 12), false;
     if (head->header_size != CH_SNAPSHOT_HEADER || head->reserved != 0 || head->root_at != CH_SNAPSHOT_HEADER)
         return fail(err, CH_LOAD_BAD, "a bad header", 18), false;
@@ -1177,7 +808,7 @@ static bool check_header(const file_header *head, uint64_t size, ch_load_error *
         return fail(err, CH_LOAD_BAD, "the file's size is not the size it was saved with (truncated?)", 24), false;
     if (head->shapes_at < CH_SNAPSHOT_HEADER + sizeof(ch_record) || head->shapes_at > size || head->shapes_at % 8 != 0)
         return fail(err, CH_LOAD_BAD, "a bad offset of the shape table", 32), false;
-    if (head->nshapes > MAX_SHAPES || head->table_bytes != table_bytes_for(head->nshapes))
+    if (head->nshapes > CH_SNAPSHOT_MAX_SHAPES || head->table_bytes != ch_table_bytes_for(head->nshapes))
         return fail(err, CH_LOAD_BAD, "a bad number of shapes", 40), false;
     return true;
 }
@@ -1259,7 +890,7 @@ static bool check_whole(checker *c, uint64_t checksum, size_t shapes_at)
     size_t end;
     unsigned depth;
     if (ch_snapshot_checksum(c->file, c->len) != checksum)
-        return bad(c, "the checksum does not match (the file is damaged)", offsetof(file_header, checksum));
+        return bad(c, "the checksum does not match (the file is damaged)", offsetof(ch_file_header, checksum));
     if (!check_object(c, CH_SNAPSHOT_HEADER, &end, &depth))
         return false;
     return end == shapes_at ? true : bad(c, "bytes between the tree and the shape table", end);
@@ -1305,7 +936,7 @@ bool ch_snapshot_check(ch_snapshot *s, ch_load_error *err)
         *err = s->damage;
     if (state != CH_SNAPSHOT_LAZY)
         return state == CH_SNAPSHOT_CHECKED;
-    file_header head;
+    ch_file_header head;
     memcpy(&head, s->file, sizeof head);
     checker c = checker_of(s, err);
     return settle(s, check_whole(&c, head.checksum, s->shapes_at), err);
@@ -1381,7 +1012,7 @@ ch_val ch_snapshot_find(ch_snapshot *s, const ch_map *m, ch_val key, uint64_t ha
 
 /* Address space for the shape table and the file right after it: the
  * table mapped writable, the file's part left for the caller. */
-static unsigned char *reserve(const file_header *head, ch_load_error *err)
+static unsigned char *reserve(const ch_file_header *head, ch_load_error *err)
 {
     size_t table_bytes = head->table_bytes, region_len = table_bytes + (size_t)head->file_size;
     unsigned char *region = mmap(NULL, region_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1397,7 +1028,7 @@ static unsigned char *reserve(const file_header *head, ch_load_error *err)
     return region;
 }
 
-static ch_map *open_region(unsigned char *region, const file_header *head, const char *name, bool verify,
+static ch_map *open_region(unsigned char *region, const ch_file_header *head, const char *name, bool verify,
                            ch_load_error *err);
 
 ch_map *ch_snapshot_load_fd(int fd, const char *name, bool verify, ch_load_error *err)
@@ -1406,7 +1037,7 @@ ch_map *ch_snapshot_load_fd(int fd, const char *name, bool verify, ch_load_error
     struct stat st;
     if (fstat(fd, &st) != 0)
         return fail(err, CH_LOAD_OS, "fstat", 0);
-    file_header head;
+    ch_file_header head;
     if ((uint64_t)st.st_size < sizeof head)
         return fail(err, CH_LOAD_BAD, "too short for a snapshot header", (uint64_t)st.st_size);
     ssize_t got = pread(fd, &head, sizeof head, 0);
@@ -1431,7 +1062,7 @@ ch_map *ch_snapshot_load_fd(int fd, const char *name, bool verify, ch_load_error
 ch_map *ch_snapshot_load_bytes(const void *data, size_t len, const char *name, ch_load_error *err)
 {
     memset(err, 0, sizeof *err);
-    file_header head;
+    ch_file_header head;
     if (len < sizeof head)
         return fail(err, CH_LOAD_BAD, "too short for a snapshot header", len);
     memcpy(&head, data, sizeof head);
@@ -1450,10 +1081,10 @@ ch_map *ch_snapshot_load_bytes(const void *data, size_t len, const char *name, c
     return open_region(region, &head, name, true, err);
 }
 
-static ch_map *open_region(unsigned char *region, const file_header *hp, const char *name, bool verify,
+static ch_map *open_region(unsigned char *region, const ch_file_header *hp, const char *name, bool verify,
                            ch_load_error *err)
 {
-    file_header head = *hp;
+    ch_file_header head = *hp;
     size_t table_bytes = head.table_bytes, len = (size_t)head.file_size, region_len = table_bytes + len;
     const uint8_t *file = region + table_bytes;
     checker c = {file, len, table_bytes, (ch_shape *const *)(void *)region, head.nshapes, err};
