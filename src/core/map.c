@@ -60,6 +60,8 @@ ch_record *ch_record_from_packer(ch_shape *shape, const uint32_t *starts, ch_pac
     r->h.aux = depth;
     r->shape = ch_from_ptr(shape);
     uint8_t *bytes = (uint8_t *)r, *table = bytes + words;
+    size_t table_end = words + (wide ? 2 : 1) * ((size_t)n + 1);
+    memset(bytes + table_end, 0, head - table_end); /* saved as it is (snapshots): no stray bytes */
     for (uint32_t i = 0; i <= n; i++) {
         size_t at = i < n ? head + starts[i] : size;
         if (wide)

@@ -430,6 +430,7 @@ ch_val ch_packed_seq_new(ch_packer *pk, int type, int flags, uint16_t depth)
     ch_packed_seq *s = ch_new_object(head + pk->len, (ch_type)type);
     if (s == NULL)
         return CH_NOVALUE;
+    memset((uint8_t *)s + words, 0, head - words); /* saved as it is (snapshots): no stray bytes */
     s->h.flags = (uint8_t)(flags | CH_SEQ_PACKED);
     s->h.aux = depth;
     s->size = (uint32_t)(head + pk->len);

@@ -73,6 +73,13 @@ ch_time *ch_time_new(int flags)
     return t;
 }
 
+static int days_in_month(int32_t year, unsigned month)
+{
+    static const uint8_t days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
 bool ch_time_ok(const ch_time *t)
 {
     if (t->h.flags < CH_TIME_DATE || t->h.flags > CH_TIME_DELTA || t->tz > CH_TZ_ZONE)
@@ -80,9 +87,13 @@ bool ch_time_ok(const ch_time *t)
     if (t->h.flags == CH_TIME_DELTA)
         return t->days >= -999999999 && t->days <= 999999999 && t->seconds >= 0 && t->seconds < 86400 &&
                t->microsecond >= 0 && t->microsecond < 1000000;
-    return t->year >= 0 && t->year <= 9999 && t->month <= 12 && t->day <= 31 && t->hour < 24 && t->minute < 60 &&
-           t->second < 60 && t->microsecond >= 0 && t->microsecond < 1000000 && t->fold <= 1 &&
-           t->offset_us > -86400000000LL && t->offset_us < 86400000000LL;
+    /* A date as Python's constructors accept it (a time has none). */
+    if (t->h.flags != CH_TIME_TIME &&
+        (t->year < 1 || t->year > 9999 || t->month < 1 || t->month > 12 || t->day < 1 ||
+         t->day > days_in_month(t->year, t->month)))
+        return false;
+    return t->hour < 24 && t->minute < 60 && t->second < 60 && t->microsecond >= 0 && t->microsecond < 1000000 &&
+           t->fold <= 1 && t->offset_us > -86400000000LL && t->offset_us < 86400000000LL;
 }
 
 bool ch_decimal_ok(int flags, const char *digits, size_t n, int64_t exponent)
