@@ -1,0 +1,499 @@
+"""Mutation fuzzer for snapshot files (#9): no file may crash the process.
+
+Builds real snapshots with `Map.save` from varied Maps (every kind of value,
+nested records, a dict of more than 64 keys, latin-1, UCS-2 and UCS-4 strs,
+big ints, an empty Map, one key, thousands of keys), then mutates them: bit
+flips, bytes set to 0x00, 0xff or anything, truncations (to 0, inside the
+header, anywhere), splices from the same or another snapshot, inserted and
+deleted bytes, and aligned 2-, 4- and 8-byte words set to boundary values
+(0, 1, 0x7fffffff, 0xffffffff, 2**63, -1, the file's size and sizes near
+it).  A child process loads each mutant and reads all of it: every key and
+value, recursively, with len, iteration, lookups, repr, hash, ==, thaw,
+pickling and copy-on-write edits.
+
+The only acceptable outcomes are success, `cohive.SnapshotError` and (counted
+apart: the mutants are readable files) `OSError`.  Anything else is a
+finding: another exception, a str or int that breaks CPython's invariants,
+the child killed by a signal (SIGSEGV, SIGBUS, SIGABRT...) or silent for
+--timeout seconds (an endless loop).  Each finding is saved in --keep-dir (a
+new temporary directory by default) with a description and the command that
+replays it; the run ends with a summary and exits 1 if there were findings.
+
+    python benchmarks/fuzz_snapshot.py [--iterations N] [--seed S] [--keep-dir DIR]
+    python benchmarks/fuzz_snapshot.py --replay FILE    (reads one file in this process)
+
+`mutants(data, rng, count)` generates the mutations, for the test suite.
+"""
+
+import argparse
+import collections
+import contextlib
+import faulthandler
+import importlib
+import json
+import os
+import pickle
+import random
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import cohive  # noqa: E402
+
+ACCEPTED = ("ok", "SnapshotError", "OSError")
+
+
+# --- The seeds: real snapshots of varied Maps.
+
+def rich_record(i: int) -> dict[str, Any]:
+    return {
+        "none": None, "true": True, "false": False, "int": i, "negative": -i - 1, "big int": 3**(90 + i % 50),
+        "negative big int": -(2**(64 + i % 70)), "float": i / 3, "inf": float("-inf"), "zero": -0.0,
+        "complex": complex(i, -1), "bytes": bytes(range(i % 256)), "empty bytes": b"", "empty str": "",
+        "latin-1": f"café ÿ {i}", "UCS-2": f"Ωμέγα ☃ {i}", "UCS-4": f"😀 𝄞 {i}", "list": [i, "a", None, [2, (3,)]],
+        "tuple": (i, ("x", b"y")), "set": {i, "three", 4.5}, "frozenset": frozenset({(1, 2), "z"}),
+        "nested": {"a": {"b": {"c": [1, {"d": i}]}}, "ü": {"😀": "Ω"}},
+        "empty containers": [[], (), {}, set()],
+        "more than 64 keys": {f"field {j}": j * i for j in range(70)},
+    }
+
+
+def seed_maps() -> dict[str, Any]:
+    """Named Maps that together hold every kind of value and node the format has."""
+    rich_keys: dict[Any, int] = {
+        None: 0, True: 1, 2: 2, -3: 3, 2**100: 4, 1.5: 5, complex(1, 2): 6, b"key": 7, "é": 8, "Ω": 9, "😀": 10,
+        (1, "a", b"b"): 11, frozenset({1, 2}): 12, "": 13, b"": 14, (): 15,
+    }
+    records = {f"user:{i}": {"name": f"user number {i}", "age": 18 + i % 80, "score": i / 7, "active": i % 3 == 0,
+                             "tags": [f"t{i % 13}", "member"]} for i in range(3000)}
+    m: cohive.Map[Any, Any] = cohive.Map(records)
+    edited = m.set("user:7", rich_record(7)).delete("user:8").update({i: str(i) for i in range(100)})
+    return {
+        "empty": cohive.Map(),
+        "one key": cohive.Map({"k": 1}),
+        "one rich record": cohive.Map({"r": rich_record(1)}),
+        "rich keys": cohive.Map(rich_keys),
+        "rich records": cohive.Map({i: rich_record(i) for i in range(40)}),
+        "3,000 records": m,
+        "edited after build": edited,
+        "4,000 ints": cohive.Map({i: -i for i in range(4000)}),
+    }
+
+
+# --- Mutations.  Each takes the file as a bytearray, changes it in place and says what it did.
+
+def interesting_values(size: int) -> list[int]:
+    """Values a length, count or offset field should never trust."""
+    return [0, 1, 2, 7, 8, 0x7F, 0x80, 0xFF, 0x100, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
+            2**32, 2**63 - 1, 2**63, 2**64 - 1, -1, -8, -size, size, size - 1, size + 1, size - 8, size + 8,
+            size // 2, size * 2]
+
+
+def offset(size: int, rng: random.Random, align: int = 1) -> int:
+    """An offset in [0, size), more often in the first and last 256 bytes, where headers and roots are."""
+    r = rng.random()
+    if r < 0.4:
+        at = rng.randrange(min(size, 256))
+    elif r < 0.55:
+        at = rng.randrange(max(0, size - 256), size)
+    else:
+        at = rng.randrange(size)
+    return at - at % align
+
+
+def flip_bits(data: bytearray, rng: random.Random, donors: Sequence[bytes]) -> str:
+    flipped = []
+    for _ in range(rng.choice((1, 1, 1, 2, 4, 8))):
+        at, bit = offset(len(data), rng), rng.randrange(8)
+        data[at] ^= 1 << bit
+        flipped.append(f"{at}.{bit}")
+    return "flip bits " + ",".join(flipped)
+
+
+def set_bytes(data: bytearray, rng: random.Random, donors: Sequence[bytes]) -> str:
+    at, count = offset(len(data), rng), rng.choice((1, 1, 2, 4, 16))
+    fill = rng.choice(("0x00", "0xff", "random"))
+    new = (bytes(count) if fill == "0x00" else b"\xff" * count if fill == "0xff" else rng.randbytes(count))
+    data[at:at + count] = new[:len(data) - at]
+    return f"set {count} bytes at {at} to {fill}"
+
+
+def truncate(data: bytearray, rng: random.Random, donors: Sequence[bytes]) -> str:
+    size = len(data)
+    length = rng.choice((0, rng.randrange(min(size, 64) + 1), rng.randrange(size), size - 1, size - 8))
+    length = max(0, length)
+    del data[length:]
+    return f"truncate {size} -> {length}"
+
+
+def splice(data: bytearray, rng: random.Random, donors: Sequence[bytes]) -> str:
+    source, where = (data, "itself") if not donors or rng.random() < 0.5 else (rng.choice(donors), "another")
+    if not source:
+        return "splice nothing"
+    count = rng.choice((1, 4, 8, 16, 64, 256, rng.randrange(1, len(source) + 1)))
+    start, at = rng.randrange(len(source)), offset(len(data), rng)
+    chunk = bytes(source[start:start + count])
+    data[at:at + len(chunk)] = chunk[:len(data) - at]
+    return f"splice {len(chunk)} bytes from {start} of {where} to {at}"
+
+
+def insert(data: bytearray, rng: random.Random, donors: Sequence[bytes]) -> str:
+    at, count = rng.randrange(len(data) + 1), rng.choice((1, 2, 4, 8, 16))
+    data[at:at] = rng.randbytes(count) if rng.random() < 0.5 else bytes(count)
+    return f"insert {count} bytes at {at}"
+
+
+def delete(data: bytearray, rng: random.Random, donors: Sequence[bytes]) -> str:
+    at, count = offset(len(data), rng), rng.choice((1, 2, 4, 8, 16))
+    del data[at:at + count]
+    return f"delete {count} bytes at {at}"
+
+
+def set_word(data: bytearray, rng: random.Random, donors: Sequence[bytes]) -> str:
+    width = rng.choice((2, 4, 8, 8))
+    if len(data) < width:
+        return "set no word: too short"
+    at = min(offset(len(data), rng, width), len(data) - width)
+    value = rng.choice(interesting_values(len(data)))
+    order = "little" if rng.random() < 0.8 else "big"
+    data[at:at + width] = (value % 2**(8 * width)).to_bytes(width, order)
+    return f"set {width}-byte word at {at} to {value} ({order} endian)"
+
+
+MUTATIONS: dict[str, Callable[[bytearray, random.Random, Sequence[bytes]], str]] = {
+    "flip": flip_bits, "bytes": set_bytes, "truncate": truncate, "splice": splice, "insert": insert,
+    "delete": delete, "word": set_word,
+}
+WEIGHTS = {"flip": 4, "bytes": 2, "truncate": 1, "splice": 2, "insert": 1, "delete": 1, "word": 4}
+
+
+def mutate(data: bytes, rng: random.Random, donors: Sequence[bytes] = ()) -> tuple[str, bytes]:
+    """One to three mutations of `data`; returns what was done and the mutant."""
+    mutant, done = bytearray(data), []
+    for _ in range(rng.choice((1, 1, 1, 2, 3))):
+        name = rng.choices(list(WEIGHTS), list(WEIGHTS.values()))[0] if mutant else "insert"
+        done.append(MUTATIONS[name](mutant, rng, donors))
+    return "; ".join(done), bytes(mutant)
+
+
+def mutants(data: bytes, rng: random.Random, count: int, donors: Sequence[bytes] = ()) -> Iterator[tuple[str, bytes]]:
+    """`count` mutants of a snapshot file's bytes, each with a description; splices may take from `donors`."""
+    for _ in range(count):
+        yield mutate(data, rng, donors)
+
+
+# --- Reading a mutant completely (in the child process).
+
+class Broken(AssertionError):
+    """A value read from the file breaks an invariant CPython relies on."""
+
+
+MISSING = object()
+ABSENT_KEYS = ("absent", 12345, -1, 2**70, 0.25, b"absent", (1, "absent"), None, "😀absent")
+
+
+def walk(value: Any) -> None:
+    hash(value)  # the repr of everything comes from the whole Map's, once
+    if isinstance(value, cohive.Map):
+        read_map(value)
+    elif isinstance(value, (cohive.FrozenList, tuple)):
+        items = list(value)
+        if len(items) != len(value):
+            raise Broken(f"{type(value).__name__} of len {len(value)} iterates {len(items)} items")
+        for item in items:
+            walk(item)
+        if items:
+            value[0], value[-1], value[len(items) // 2], value[1:]
+    elif isinstance(value, frozenset):
+        for item in value:
+            walk(item)
+    elif isinstance(value, str):
+        canonical = "".join(list(value))  # a str of the narrowest kind that holds these code points
+        if value != canonical or hash(value) != hash(canonical):
+            raise Broken(f"str not in CPython's canonical form (wrong kind for its code points): {value!r}")
+        value.encode("utf-8", "surrogatepass")
+    elif isinstance(value, int):  # bool too
+        if int(repr(int(value))) != value:
+            raise Broken(f"int whose digits are not normalized: {value!r}")
+    elif isinstance(value, bytes):
+        value[:1], value[-1:]
+    elif not isinstance(value, (float, complex, type(None))):
+        raise Broken(f"a value of type {type(value).__name__} in a snapshot")
+
+
+def read_map(m: Any) -> None:
+    len(m)
+    for key, value in m.items():
+        walk(key)
+        walk(value)
+        m.get(key, MISSING)
+        key in m
+    for key in ABSENT_KEYS:
+        m.get(key, MISSING)
+    list(m.values())
+
+
+def read_fully(path: str) -> None:
+    """Loads the snapshot at `path` and reads every part of it, every way a user can."""
+    m = cohive.load(path)
+    read_map(m)
+    repr(m)
+    hash(m)
+    m == m  # noqa: B015
+    m == cohive.Map(m.items())  # noqa: B015 - the same items in a heap Map
+    thawed = m.thaw()
+    m == thawed  # noqa: B015
+    pickle.loads(pickle.dumps(m)) == m  # noqa: B015
+    queue: cohive.Queue[Any] = cohive.Queue()
+    queue.put_nowait(m)
+    queue.get_nowait() == m  # noqa: B015
+    ref: cohive.Ref[Any] = cohive.Ref(f"cohive-fuzz-{os.getpid()}")
+    ref.set(m)
+    ref.get() == m  # noqa: B015
+    ref.set(None)
+    edited = m.set("fuzz: new key", [1, "x"])
+    edited.delete("fuzz: new key") == m  # noqa: B015
+    for key in list(m)[:3]:
+        m.delete(key).set(key, None)
+    with m.mutate() as mutation:
+        mutation["fuzz"] = 1
+        for key in list(m)[-2:]:
+            del mutation[key]
+        mutation.finish()
+
+
+def outcome(path: str) -> tuple[str, str]:
+    """(kind, detail) of reading one file: "ok", "SnapshotError", "OSError", or the name of what else it raised."""
+    try:
+        read_fully(path)
+    except cohive.SnapshotError as e:
+        return "SnapshotError", str(e)
+    except OSError as e:
+        return "OSError", str(e)
+    except Exception as e:  # noqa: BLE001 - every other exception is what the fuzzer looks for
+        return type(e).__name__, traceback.format_exc()
+    return "ok", ""
+
+
+def reading_setup() -> None:
+    faulthandler.enable()  # a crash prints where it happened to stderr, which the parent keeps
+    sys.set_int_max_str_digits(0)  # the repr of a big int from a file is no error of the file's
+
+
+def serve(memory_limit_mib: int) -> None:
+    """The child: reads mutant paths from stdin, answers one JSON line each."""
+    if memory_limit_mib:
+        import resource
+        limit = memory_limit_mib * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    reading_setup()
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout = sys.stderr  # nothing else may write into the answers
+    for line in sys.stdin:
+        kind, detail = outcome(line.rstrip("\n"))
+        answers.write(json.dumps([kind, detail]) + "\n")
+        answers.flush()
+
+
+# --- The parent: feeds mutants to a child, restarting it when it dies or hangs.
+
+class Reader:
+    """A child process that reads mutants; a new one starts after a crash or a timeout."""
+
+    def __init__(self, workdir: str, memory_limit_mib: int) -> None:
+        self.stderr_path = os.path.join(workdir, "child.stderr")
+        self.command = [sys.executable, __file__, "--serve", "--memory-limit", str(memory_limit_mib)]
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> subprocess.Popen[str]:
+        with open(self.stderr_path, "w") as stderr:
+            return subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                    text=True)
+
+    def stderr_tail(self) -> str:
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()[-4000:]
+
+    def check(self, path: str, timeout: float) -> tuple[str, str]:
+        if self.process is None:
+            self.process = self.start()
+        process = self.process
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(path + "\n")
+            process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died: readline below finds out how
+        ready, _, _ = select.select([process.stdout], [], [], timeout)
+        line = process.stdout.readline() if ready else None
+        if line:
+            kind, detail = json.loads(line)
+            return kind, detail
+        self.process = None
+        if line is None:
+            process.kill()
+            process.wait()
+            return "timeout", f"no answer in {timeout:g} s (killed)\n{self.stderr_tail()}"
+        code = process.wait()
+        died = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+        return "crash", f"{died}\n{self.stderr_tail()}"
+
+    def close(self) -> None:
+        if self.process is not None:
+            with contextlib.suppress(BrokenPipeError):
+                self.process.communicate(timeout=60)
+            self.process = None
+
+
+def signature(kind: str, detail: str) -> str:
+    """What groups findings and messages: the kind and one line (a traceback's last), numbers left out."""
+    lines = detail.strip().splitlines() or [""]
+    line = lines[0] if kind in (*ACCEPTED, "crash", "timeout") else lines[-1]
+    return f"{kind}: {re.sub(r'[0-9]+', 'N', line)[:120]}" if line else kind
+
+
+class Findings:
+    def __init__(self, keep_dir: str | None, per_signature: int) -> None:
+        self.keep_dir, self.per_signature = keep_dir, per_signature
+        self.counts: collections.Counter[str] = collections.Counter()
+
+    def save(self, sig: str, mutant: bytes, description: str) -> str | None:
+        self.counts[sig] += 1
+        if self.counts[sig] > self.per_signature:
+            return None
+        if self.keep_dir is None:
+            self.keep_dir = tempfile.mkdtemp(prefix="cohive-fuzz-findings-")
+        os.makedirs(self.keep_dir, exist_ok=True)
+        name = f"{sum(self.counts.values()):05d}-{re.sub(r'[^A-Za-z0-9]+', '-', sig)[:60].strip('-')}"
+        path = os.path.join(self.keep_dir, name + ".snap")
+        with open(path, "wb") as f:
+            f.write(mutant)
+        with open(path[:-5] + ".txt", "w") as f:
+            f.write(f"{description}\n\nreplay: {sys.executable} {__file__} --replay {path}\n")
+        return path
+
+
+def load_fixup(spec: str | None) -> Callable[[bytes], bytes]:
+    """--fixup MODULE:FUNCTION, applied to every mutant (say, to reseal a checksum so mutations reach deeper)."""
+    if spec is None:
+        return lambda data: data
+    module, _, name = spec.partition(":")
+    fn: Callable[[bytes], bytes] = getattr(importlib.import_module(module), name)
+    return fn
+
+
+def write_seeds(workdir: str) -> dict[str, bytes]:
+    """Saves every seed Map, checks it loads back equal, and returns the files' bytes."""
+    seeds = {}
+    for i, (name, m) in enumerate(seed_maps().items()):
+        path = os.path.join(workdir, f"seed-{i}.snap")
+        m.save(path)
+        if cohive.load(path) != m:
+            raise SystemExit(f"the seed {name!r} does not load back equal to the Map saved")
+        with open(path, "rb") as f:
+            seeds[name] = f.read()
+    return seeds
+
+
+def fuzz(args: argparse.Namespace) -> int:
+    fixup = load_fixup(args.fixup)
+    findings = Findings(args.keep_dir, args.per_signature)
+    outcomes: collections.Counter[str] = collections.Counter()
+    messages: collections.Counter[str] = collections.Counter()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="cohive-fuzz-") as workdir:
+        seeds = write_seeds(workdir)
+        names, donors = list(seeds), list(seeds.values())
+        reader = Reader(workdir, args.memory_limit)
+        try:
+            for name, data in seeds.items():  # the unmutated files first: they must read back whole
+                path = os.path.join(workdir, f"seed-{names.index(name)}.snap")
+                kind, detail = reader.check(path, args.timeout)
+                if kind != "ok":
+                    print(f"the seed {name!r} does not read: {kind}: {detail}", file=sys.stderr)
+                    return 2
+            for i in range(args.iterations):
+                rng = random.Random(f"{args.seed}/{i}")
+                name = rng.choice(names)
+                mutations, mutant = mutate(seeds[name], rng, donors)
+                mutant = fixup(mutant)
+                path = os.path.join(workdir, f"mutant-{i}.snap")
+                with open(path, "wb") as f:
+                    f.write(mutant)
+                kind, detail = reader.check(path, args.timeout)
+                os.unlink(path)
+                outcomes[kind if kind in ACCEPTED else "finding"] += 1
+                sig = signature(kind, detail)
+                if kind in ACCEPTED:
+                    messages[sig] += 1
+                else:
+                    description = (f"finding: {sig}\nseed map: {name!r}\niteration {i} of --seed {args.seed}\n"
+                                   f"mutations: {mutations}\n\n{detail}")
+                    saved = findings.save(sig, mutant, description)
+                    print(f"finding at iteration {i} ({name}; {mutations}): {sig}"
+                          + (f" -> {saved}" if saved else ""), file=sys.stderr)
+                if (i + 1) % args.progress == 0:
+                    print(f"{i + 1:,}/{args.iterations:,} in {time.monotonic() - started:.0f} s: "
+                          + ", ".join(f"{k} {v:,}" for k, v in outcomes.most_common()), file=sys.stderr)
+        finally:
+            reader.close()
+    elapsed = time.monotonic() - started
+    print(f"\n{args.iterations:,} mutants of {len(seeds)} snapshots in {elapsed:.0f} s "
+          f"({args.iterations / elapsed:.0f}/s), --seed {args.seed}")
+    for kind in (*ACCEPTED, "finding"):
+        print(f"  {kind}: {outcomes[kind]:,}")
+    print("most frequent accepted outcomes:")
+    for sig, count in messages.most_common(12):
+        print(f"  {count:7,}  {sig}")
+    if findings.counts:
+        print(f"findings ({sum(findings.counts.values()):,}; up to {args.per_signature} of each kept in "
+              f"{findings.keep_dir}):")
+        for sig, count in findings.counts.most_common():
+            print(f"  {count:7,}  {sig}")
+        return 1
+    print("no findings")
+    return 0
+
+
+def replay(path: str) -> int:
+    reading_setup()
+    kind, detail = outcome(path)
+    print(f"{kind}\n{detail}".rstrip())
+    return 0 if kind in ACCEPTED else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=5000, help="how many mutants (default 5000)")
+    parser.add_argument("--seed", type=int, default=0, help="the random seed; iteration I of seed S is reproducible")
+    parser.add_argument("--keep-dir", help="where findings are saved (default: a new temporary directory)")
+    parser.add_argument("--timeout", type=float, default=10, help="seconds a mutant may take (default 10)")
+    parser.add_argument("--memory-limit", type=int, default=4096,
+                        help="the child's address space in MiB (default 4096; 0: none, as ASan needs)")
+    parser.add_argument("--per-signature", type=int, default=5, help="findings of one kind kept (default 5)")
+    parser.add_argument("--progress", type=int, default=1000, help="a progress line every N mutants")
+    parser.add_argument("--fixup", metavar="MODULE:FUNCTION",
+                        help="a function bytes -> bytes applied to every mutant (e.g. one that reseals a checksum)")
+    parser.add_argument("--replay", metavar="FILE", help="read one file in this process and say what happened")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.memory_limit)
+        return 0
+    if args.replay:
+        return replay(args.replay)
+    return fuzz(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

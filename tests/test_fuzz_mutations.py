@@ -1,0 +1,55 @@
+"""The snapshot fuzzer's mutations (benchmarks/fuzz_snapshot.py), which snapshot tests can reuse."""
+
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+try:
+    import fuzz_snapshot
+finally:
+    sys.path.pop(0)
+
+BLOB = random.Random(7).randbytes(4096)
+
+
+def test_mutants_are_reproducible_from_the_seed() -> None:
+    first = list(fuzz_snapshot.mutants(BLOB, random.Random(1), 50))
+    assert first == list(fuzz_snapshot.mutants(BLOB, random.Random(1), 50))
+    assert first != list(fuzz_snapshot.mutants(BLOB, random.Random(2), 50))
+
+
+def test_every_kind_of_mutation_happens_and_changes_the_file() -> None:
+    produced = list(fuzz_snapshot.mutants(BLOB, random.Random(3), 500, donors=[bytes(1000)]))
+    described = " ".join(description for description, _ in produced)
+    for words in ("flip bits", "set 1 bytes", "truncate", "splice", "of another", "insert", "delete", "-byte word"):
+        assert words in described
+    changed = sum(mutant != BLOB for _, mutant in produced)
+    assert changed >= 0.95 * len(produced)
+
+
+def test_truncations_reach_empty_files_and_the_header() -> None:
+    lengths = {len(mutant) for _, mutant in fuzz_snapshot.mutants(BLOB, random.Random(4), 2000)}
+    assert 0 in lengths
+    assert any(0 < n < 64 for n in lengths)
+
+
+def test_tiny_and_empty_files_mutate_without_error() -> None:
+    for data in (b"", b"\x00", b"1234567"):
+        for description, mutant in fuzz_snapshot.mutants(data, random.Random(5), 300):
+            assert isinstance(mutant, bytes) and description
+
+
+def test_a_word_mutation_writes_one_aligned_word_of_a_boundary_value() -> None:
+    rng = random.Random(6)
+    for _ in range(200):
+        data = bytearray(BLOB)
+        description = fuzz_snapshot.set_word(data, rng, ())
+        width, at = int(description.split()[1].split("-")[0]), int(description.split()[4])
+        assert at % width == 0 and len(data) == len(BLOB)
+        assert data[:at] == BLOB[:at] and data[at + width:] == BLOB[at + width:]
+        value = int(description.split()[6])
+        order = "little" if "little" in description else "big"
+        assert int.from_bytes(data[at:at + width], order) == value % 2**(8 * width)
+        assert value in fuzz_snapshot.interesting_values(len(BLOB))
