@@ -5,9 +5,12 @@ nested records, a dict of more than 64 keys, latin-1, UCS-2 and UCS-4 strs,
 big ints, an empty Map, one key, thousands of keys), then mutates them: bit
 flips, bytes set to 0x00, 0xff or anything, truncations (to 0, inside the
 header, anywhere), splices from the same or another snapshot, inserted and
-deleted bytes, and aligned 2-, 4- and 8-byte words set to boundary values
-(0, 1, 0x7fffffff, 0xffffffff, 2**63, -1, the file's size and sizes near
-it).  A child process loads each mutant and reads all of it: every key and
+deleted bytes, aligned 2-, 4- and 8-byte words set to boundary values (0,
+1, 0x7fffffff, 0xffffffff, 2**63, -1, the file's size and sizes near it),
+moved by a little or given another tag in their low 3 bits.  Two mutants in
+three are then resealed: their header's checksum (and for half of those its
+file size) made right again, so that they get past the checksum to the
+structural checks (--no-reseal: never).  A child process loads each mutant and reads all of it: every key and
 value, recursively, with len, iteration, lookups, repr, hash, ==, thaw,
 pickling and copy-on-write edits.
 
@@ -22,14 +25,16 @@ replays it; the run ends with a summary and exits 1 if there were findings.
     python benchmarks/fuzz_snapshot.py [--iterations N] [--seed S] [--keep-dir DIR]
     python benchmarks/fuzz_snapshot.py --replay FILE    (reads one file in this process)
 
-`mutants(data, rng, count)` generates the mutations, for the test suite.
+`mutants(data, rng, count)` generates the mutations and `reseal(data,
+fix_size)` makes a mutant's checksum right, for the test suite.  For
+out-of-bounds reads that do not crash, run it against an ASan build (as
+./dev sanitize makes one) with --memory-limit 0.
 """
 
 import argparse
 import collections
 import contextlib
 import faulthandler
-import importlib
 import json
 import os
 import pickle
@@ -37,6 +42,7 @@ import random
 import re
 import select
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -170,11 +176,33 @@ def set_word(data: bytearray, rng: random.Random, donors: Sequence[bytes]) -> st
     return f"set {width}-byte word at {at} to {value} ({order} endian)"
 
 
+def add_to_word(data: bytearray, rng: random.Random, donors: Sequence[bytes]) -> str:
+    """Moves an offset or a length a little: into the next object, the middle of one, one byte off."""
+    width = rng.choice((4, 8, 8))
+    if len(data) < width:
+        return "add to no word: too short"
+    at = min(offset(len(data), rng, width), len(data) - width)
+    delta = rng.choice((-4096, -64, -16, -8, -1, 1, 8, 16, 64, 4096))
+    value = int.from_bytes(data[at:at + width], "little") + delta
+    data[at:at + width] = (value % 2**(8 * width)).to_bytes(width, "little")
+    return f"add {delta} to the {width}-byte word at {at}"
+
+
+def retag(data: bytearray, rng: random.Random, donors: Sequence[bytes]) -> str:
+    """Sets the low 3 bits of an 8-byte word: where cohive's values keep their tag (pointer, int, relative...)."""
+    if len(data) < 8:
+        return "retag no word: too short"
+    at, tag = min(offset(len(data), rng, 8), len(data) - 8), rng.randrange(8)
+    data[at] = data[at] & ~7 | tag
+    return f"retag the word at {at} as {tag}"
+
+
 MUTATIONS: dict[str, Callable[[bytearray, random.Random, Sequence[bytes]], str]] = {
     "flip": flip_bits, "bytes": set_bytes, "truncate": truncate, "splice": splice, "insert": insert,
-    "delete": delete, "word": set_word,
+    "delete": delete, "word": set_word, "add": add_to_word, "retag": retag,
 }
-WEIGHTS = {"flip": 4, "bytes": 2, "truncate": 1, "splice": 2, "insert": 1, "delete": 1, "word": 4}
+WEIGHTS = {"flip": 4, "bytes": 2, "truncate": 1, "splice": 2, "insert": 1, "delete": 1, "word": 4, "add": 2,
+           "retag": 2}
 
 
 def mutate(data: bytes, rng: random.Random, donors: Sequence[bytes] = ()) -> tuple[str, bytes]:
@@ -190,6 +218,44 @@ def mutants(data: bytes, rng: random.Random, count: int, donors: Sequence[bytes]
     """`count` mutants of a snapshot file's bytes, each with a description; splices may take from `donors`."""
     for _ in range(count):
         yield mutate(data, rng, donors)
+
+
+# --- Resealing: the loader checks a checksum of the whole file (and its size) before anything else,
+# so a mutant reaches the structural checks only with both made right again.  This mirrors
+# src/core/snapshot.c (file_checksum) and the header of docs/format.md; write_seeds() checks that it
+# still reproduces every seed, byte for byte.
+
+HEADER_SIZE, SIZE_AT, CHECKSUM_AT = 64, 24, 56
+K1, K2, MASK = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 2**64 - 1
+
+
+def checksum(data: bytes) -> int:
+    lanes = [K1, K2, ~K1 & MASK, ~K2 & MASK]
+    blocks = len(data) // 32
+    words = struct.unpack_from(f"<{4 * blocks}Q", data)
+    for i in range(0, 4 * blocks, 4):
+        for j in range(4):
+            lane = lanes[j] ^ (words[i + j] * K2 & MASK)
+            lanes[j] = ((lane << 31 | lane >> 33) & MASK) * K1 & MASK
+    h = len(data) * K1 & MASK
+    for lane in lanes:
+        h = ((h ^ lane) * K2 + K1) & MASK
+    for byte in data[32 * blocks:]:
+        h = (h ^ byte) * K1 & MASK
+    return h ^ h >> 29
+
+
+def reseal(data: bytes, fix_size: bool) -> bytes:
+    """`data` with the header's checksum (and, if fix_size, its file size) made to match it again."""
+    if len(data) < HEADER_SIZE:
+        return data
+    out = bytearray(data)
+    if fix_size:
+        out[SIZE_AT:SIZE_AT + 8] = len(out).to_bytes(8, "little")
+    out[CHECKSUM_AT:CHECKSUM_AT + 8] = bytes(8)
+    total = checksum(bytes(out[:HEADER_SIZE])) ^ checksum(bytes(out[HEADER_SIZE:]))
+    out[CHECKSUM_AT:CHECKSUM_AT + 8] = total.to_bytes(8, "little")
+    return bytes(out)
 
 
 # --- Reading a mutant completely (in the child process).
@@ -383,17 +449,9 @@ class Findings:
         return path
 
 
-def load_fixup(spec: str | None) -> Callable[[bytes], bytes]:
-    """--fixup MODULE:FUNCTION, applied to every mutant (say, to reseal a checksum so mutations reach deeper)."""
-    if spec is None:
-        return lambda data: data
-    module, _, name = spec.partition(":")
-    fn: Callable[[bytes], bytes] = getattr(importlib.import_module(module), name)
-    return fn
-
-
-def write_seeds(workdir: str) -> dict[str, bytes]:
-    """Saves every seed Map, checks it loads back equal, and returns the files' bytes."""
+def write_seeds(workdir: str, reseal_too: bool) -> dict[str, bytes]:
+    """Saves every seed Map, checks it loads back equal (and that reseal() keeps it as it is), and returns
+    the files' bytes."""
     seeds = {}
     for i, (name, m) in enumerate(seed_maps().items()):
         path = os.path.join(workdir, f"seed-{i}.snap")
@@ -402,17 +460,19 @@ def write_seeds(workdir: str) -> dict[str, bytes]:
             raise SystemExit(f"the seed {name!r} does not load back equal to the Map saved")
         with open(path, "rb") as f:
             seeds[name] = f.read()
+        if reseal_too and reseal(seeds[name], True) != seeds[name]:
+            raise SystemExit(f"resealing the seed {name!r} changes it: the checksum or header of the format "
+                             "changed; update reseal() or run with --no-reseal")
     return seeds
 
 
 def fuzz(args: argparse.Namespace) -> int:
-    fixup = load_fixup(args.fixup)
     findings = Findings(args.keep_dir, args.per_signature)
     outcomes: collections.Counter[str] = collections.Counter()
     messages: collections.Counter[str] = collections.Counter()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="cohive-fuzz-") as workdir:
-        seeds = write_seeds(workdir)
+        seeds = write_seeds(workdir, args.reseal)
         names, donors = list(seeds), list(seeds.values())
         reader = Reader(workdir, args.memory_limit)
         try:
@@ -426,7 +486,10 @@ def fuzz(args: argparse.Namespace) -> int:
                 rng = random.Random(f"{args.seed}/{i}")
                 name = rng.choice(names)
                 mutations, mutant = mutate(seeds[name], rng, donors)
-                mutant = fixup(mutant)
+                sealing = rng.choice(("", "resealed", "resealed with its size")) if args.reseal else ""
+                if sealing:
+                    mutant = reseal(mutant, fix_size=sealing != "resealed")
+                    mutations += f"; {sealing}"
                 path = os.path.join(workdir, f"mutant-{i}.snap")
                 with open(path, "wb") as f:
                     f.write(mutant)
@@ -482,8 +545,8 @@ def main() -> int:
                         help="the child's address space in MiB (default 4096; 0: none, as ASan needs)")
     parser.add_argument("--per-signature", type=int, default=5, help="findings of one kind kept (default 5)")
     parser.add_argument("--progress", type=int, default=1000, help="a progress line every N mutants")
-    parser.add_argument("--fixup", metavar="MODULE:FUNCTION",
-                        help="a function bytes -> bytes applied to every mutant (e.g. one that reseals a checksum)")
+    parser.add_argument("--no-reseal", dest="reseal", action="store_false",
+                        help="never make a mutant's checksum and size right again (by default two in three are)")
     parser.add_argument("--replay", metavar="FILE", help="read one file in this process and say what happened")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

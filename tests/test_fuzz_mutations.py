@@ -23,7 +23,8 @@ def test_mutants_are_reproducible_from_the_seed() -> None:
 def test_every_kind_of_mutation_happens_and_changes_the_file() -> None:
     produced = list(fuzz_snapshot.mutants(BLOB, random.Random(3), 500, donors=[bytes(1000)]))
     described = " ".join(description for description, _ in produced)
-    for words in ("flip bits", "set 1 bytes", "truncate", "splice", "of another", "insert", "delete", "-byte word"):
+    for words in ("flip bits", "set 1 bytes", "truncate", "splice", "of another", "insert", "delete", "-byte word",
+                  "add", "retag"):
         assert words in described
     changed = sum(mutant != BLOB for _, mutant in produced)
     assert changed >= 0.95 * len(produced)
@@ -53,3 +54,13 @@ def test_a_word_mutation_writes_one_aligned_word_of_a_boundary_value() -> None:
         order = "little" if "little" in description else "big"
         assert int.from_bytes(data[at:at + width], order) == value % 2**(8 * width)
         assert value in fuzz_snapshot.interesting_values(len(BLOB))
+
+
+def test_reseal_rewrites_only_the_checksum_and_the_size() -> None:
+    sealed = fuzz_snapshot.reseal(BLOB, fix_size=False)
+    assert sealed[:56] == BLOB[:56] and sealed[64:] == BLOB[64:] and sealed[56:64] != BLOB[56:64]
+    assert fuzz_snapshot.reseal(sealed, fix_size=False) == sealed
+    shorter = fuzz_snapshot.reseal(BLOB[:1000], fix_size=True)
+    assert int.from_bytes(shorter[24:32], "little") == 1000
+    assert shorter[56:64] != fuzz_snapshot.reseal(BLOB[:1000], fix_size=False)[56:64]
+    assert fuzz_snapshot.reseal(BLOB[:63], fix_size=True) == BLOB[:63]  # no header to reseal
