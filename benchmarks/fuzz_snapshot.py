@@ -284,10 +284,10 @@ def walk(value: Any) -> None:
         for item in value:
             walk(item)
     elif isinstance(value, str):
-        canonical = "".join(list(value))  # a str of the narrowest kind that holds these code points
+        # Decoding makes a str of the narrowest kind that holds its code points; == compares kinds first.
+        canonical = value.encode("utf-32-le", "surrogatepass").decode("utf-32-le", "surrogatepass")
         if value != canonical or hash(value) != hash(canonical):
             raise Broken(f"str not in CPython's canonical form (wrong kind for its code points): {value!r}")
-        value.encode("utf-8", "surrogatepass")
     elif isinstance(value, int):  # bool too
         if int(repr(int(value))) != value:
             raise Broken(f"int whose digits are not normalized: {value!r}")
