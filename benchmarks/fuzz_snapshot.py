@@ -422,10 +422,13 @@ class Reader:
 
 
 def signature(kind: str, detail: str) -> str:
-    """What groups findings and messages: the kind and one line (a traceback's last), numbers left out."""
+    """What groups findings and messages: the kind and one line (a traceback's last), numbers left out;
+    for a crash, the innermost Python line faulthandler printed."""
     lines = detail.strip().splitlines() or [""]
-    line = lines[0] if kind in (*ACCEPTED, "crash", "timeout") else lines[-1]
-    return f"{kind}: {re.sub(r'[0-9]+', 'N', line)[:120]}" if line else kind
+    line = re.sub(r"[0-9]+", "N", lines[0] if kind in (*ACCEPTED, "crash", "timeout") else lines[-1])[:120]
+    frame = re.search(r'File "[^"]*", line ([0-9]+) in (\w+)', detail) if kind == "crash" else None
+    where = f" (in {frame[2]}, line {frame[1]})" if frame else ""
+    return f"{kind}: {line}{where}" if line else kind
 
 
 class Findings:
@@ -494,6 +497,7 @@ def fuzz(args: argparse.Namespace) -> int:
                 with open(path, "wb") as f:
                     f.write(mutant)
                 kind, detail = reader.check(path, args.timeout)
+                detail = detail.replace(path, "FILE")
                 os.unlink(path)
                 outcomes[kind if kind in ACCEPTED else "finding"] += 1
                 sig = signature(kind, detail)
@@ -550,6 +554,10 @@ def main() -> int:
     parser.add_argument("--replay", metavar="FILE", help="read one file in this process and say what happened")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        # Seeds hold sets of strs, which freeze (and save) in the order of Python's str hashes: with those
+        # fixed, iteration I of --seed S is the same mutant in every run.
+        os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:]], {**os.environ, "PYTHONHASHSEED": "0"})
     if args.serve:
         serve(args.memory_limit)
         return 0
