@@ -10,9 +10,12 @@ deleted bytes, aligned 2-, 4- and 8-byte words set to boundary values (0,
 moved by a little or given another tag in their low 3 bits.  Two mutants in
 three are then resealed: their header's checksum (and for half of those its
 file size) made right again, so that they get past the checksum to the
-structural checks (--no-reseal: never).  A child process loads each mutant and reads all of it: every key and
-value, recursively, with len, iteration, lookups, repr, hash, ==, thaw,
-pickling and copy-on-write edits.
+structural checks (--no-reseal: never).  A child process loads each mutant,
+half of them with `load(path, verify=True)` (checked whole at load) and half
+with `load(path)` (checked as they are read), and reads all of it: lookups of
+every key of every seed first, then every key and value, recursively, with
+len, iteration, repr, hash, ==, thaw, pickling, Queue and Ref, and
+copy-on-write edits.
 
 The only acceptable outcomes are success, `cohive.SnapshotError` and (counted
 apart: the mutants are readable files) `OSError`.  Anything else is a
@@ -23,7 +26,7 @@ new temporary directory by default) with a description and the command that
 replays it; the run ends with a summary and exits 1 if there were findings.
 
     python benchmarks/fuzz_snapshot.py [--iterations N] [--seed S] [--keep-dir DIR]
-    python benchmarks/fuzz_snapshot.py --replay FILE    (reads one file in this process)
+    python benchmarks/fuzz_snapshot.py --replay FILE    (reads one file in this process, both ways)
 
 `mutants(data, rng, count)` generates the mutations and `reseal(data,
 fix_size)` makes a mutant's checksum right, for the test suite.  For
@@ -35,6 +38,7 @@ import argparse
 import collections
 import contextlib
 import faulthandler
+import functools
 import json
 import os
 import pickle
@@ -309,9 +313,23 @@ def read_map(m: Any) -> None:
     list(m.values())
 
 
-def read_fully(path: str) -> None:
-    """Loads the snapshot at `path` and reads every part of it, every way a user can."""
-    m = cohive.load(path)
+@functools.cache
+def probe_keys() -> list[Any]:
+    """Every key of every seed: what a lookup can find in a mutant of any of them."""
+    return [key for m in seed_maps().values() for key in m]
+
+
+def read_fully(path: str, verify: bool) -> None:
+    """Loads the snapshot at `path` and reads every part of it, every way a user can.
+
+    Lookups come first: a loaded Map checks what each lookup reads as it goes, and checks the whole file
+    only at its first other read (or at load, with verify=True).
+    """
+    m = cohive.load(path, verify=True) if verify else cohive.load(path)
+    for key in probe_keys():
+        found = m.get(key, MISSING)
+        if found is not MISSING:
+            walk(found)
     read_map(m)
     repr(m)
     hash(m)
@@ -338,10 +356,10 @@ def read_fully(path: str) -> None:
         mutation.finish()
 
 
-def outcome(path: str) -> tuple[str, str]:
+def outcome(path: str, verify: bool) -> tuple[str, str]:
     """(kind, detail) of reading one file: "ok", "SnapshotError", "OSError", or the name of what else it raised."""
     try:
-        read_fully(path)
+        read_fully(path, verify)
     except cohive.SnapshotError as e:
         return "SnapshotError", str(e)
     except OSError as e:
@@ -357,7 +375,7 @@ def reading_setup() -> None:
 
 
 def serve(memory_limit_mib: int) -> None:
-    """The child: reads mutant paths from stdin, answers one JSON line each."""
+    """The child: reads lines "VERIFY PATH" from stdin (VERIFY 0 or 1), answers one JSON line each."""
     if memory_limit_mib:
         import resource
         limit = memory_limit_mib * 2**20
@@ -365,8 +383,10 @@ def serve(memory_limit_mib: int) -> None:
     reading_setup()
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     sys.stdout = sys.stderr  # nothing else may write into the answers
+    probe_keys()  # before the first mutant's time starts
     for line in sys.stdin:
-        kind, detail = outcome(line.rstrip("\n"))
+        verify, path = line.rstrip("\n").split(" ", 1)
+        kind, detail = outcome(path, verify == "1")
         answers.write(json.dumps([kind, detail]) + "\n")
         answers.flush()
 
@@ -390,13 +410,13 @@ class Reader:
         with open(self.stderr_path, errors="replace") as f:
             return f.read()[-4000:]
 
-    def check(self, path: str, timeout: float) -> tuple[str, str]:
+    def check(self, path: str, verify: bool, timeout: float) -> tuple[str, str]:
         if self.process is None:
             self.process = self.start()
         process = self.process
         assert process.stdin is not None and process.stdout is not None
         try:
-            process.stdin.write(path + "\n")
+            process.stdin.write(f"{int(verify)} {path}\n")
             process.stdin.flush()
         except BrokenPipeError:
             pass  # it died: readline below finds out how
@@ -448,7 +468,8 @@ class Findings:
         with open(path, "wb") as f:
             f.write(mutant)
         with open(path[:-5] + ".txt", "w") as f:
-            f.write(f"{description}\n\nreplay: {sys.executable} {__file__} --replay {path}\n")
+            f.write(f"{description}\n\nreplay (without, then with verify=True):\n"
+                    f"{sys.executable} {__file__} --replay {path}\n")
         return path
 
 
@@ -481,7 +502,7 @@ def fuzz(args: argparse.Namespace) -> int:
         try:
             for name, data in seeds.items():  # the unmutated files first: they must read back whole
                 path = os.path.join(workdir, f"seed-{names.index(name)}.snap")
-                kind, detail = reader.check(path, args.timeout)
+                kind, detail = reader.check(path, False, args.timeout)
                 if kind != "ok":
                     print(f"the seed {name!r} does not read: {kind}: {detail}", file=sys.stderr)
                     return 2
@@ -496,7 +517,8 @@ def fuzz(args: argparse.Namespace) -> int:
                 path = os.path.join(workdir, f"mutant-{i}.snap")
                 with open(path, "wb") as f:
                     f.write(mutant)
-                kind, detail = reader.check(path, args.timeout)
+                verify = i % 2 == 1  # the other half read as they load, checked as they are read
+                kind, detail = reader.check(path, verify, args.timeout)
                 detail = detail.replace(path, "FILE")
                 os.unlink(path)
                 outcomes[kind if kind in ACCEPTED else "finding"] += 1
@@ -505,7 +527,7 @@ def fuzz(args: argparse.Namespace) -> int:
                     messages[sig] += 1
                 else:
                     description = (f"finding: {sig}\nseed map: {name!r}\niteration {i} of --seed {args.seed}\n"
-                                   f"mutations: {mutations}\n\n{detail}")
+                                   f"mutations: {mutations}\nloaded with verify={verify}\n\n{detail}")
                     saved = findings.save(sig, mutant, description)
                     print(f"finding at iteration {i} ({name}; {mutations}): {sig}"
                           + (f" -> {saved}" if saved else ""), file=sys.stderr)
@@ -534,9 +556,12 @@ def fuzz(args: argparse.Namespace) -> int:
 
 def replay(path: str) -> int:
     reading_setup()
-    kind, detail = outcome(path)
-    print(f"{kind}\n{detail}".rstrip())
-    return 0 if kind in ACCEPTED else 1
+    status = 0
+    for verify in (False, True):
+        kind, detail = outcome(path, verify)
+        print(f"verify={verify}: {kind}\n{detail}".rstrip())
+        status |= kind not in ACCEPTED
+    return status
 
 
 def main() -> int:
