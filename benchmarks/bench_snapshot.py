@@ -12,7 +12,8 @@ out when not installed).  Then, each figure a median of repeated runs:
   sync at commit);
 - sizes of the three files (LMDB: its data.mdb);
 - load, each in a fresh process (the page cache is warm: the files were just
-  written): `cohive.load(path)` alone and with a first `m[k]["age"]`, against
+  written): `cohive.load(path)` alone and with a first `m[k]["age"]`, and
+  `cohive.load(path, verify=True)` (the whole file checked at once), against
   `pickle.load` plus that lookup and against `lmdb.open` + `begin()` + a first
   get and unpack; with --big also at 10,000,000 records (written by a child
   process, so that this one never holds them), pickle left out;
@@ -58,6 +59,7 @@ except ImportError:
     lmdb = msgpack = None
 
 KINDS = ("cohive", "pickle", "lmdb")
+LOAD_KINDS = ("cohive", "verified", "pickle", "lmdb")  # verified: cohive.load(path, verify=True)
 LMDB_MAP_SIZE = 1 << 38  # address space only: LMDB's file grows with what is written
 
 
@@ -130,8 +132,8 @@ def open_reader(kind: str, path: str) -> Callable[[str], Any]:
 def child_load(kind: str, path: str, key: str) -> dict[str, float]:
     rss = smaps_kb()["Rss"]
     start = time.perf_counter()
-    if kind == "cohive":
-        m = cohive.load(path)
+    if kind in ("cohive", "verified"):
+        m = cohive.load(path, verify=kind == "verified")
         loaded = time.perf_counter()
         m[key]["age"]
     else:
@@ -291,18 +293,19 @@ def file_sizes(report: Report, files: dict[str, str], n: int) -> None:
 
 
 def load_times(report: Report, files: dict[str, str], n: int, processes: int, with_pickle: bool) -> None:
-    kinds = [k for k in KINDS if (k != "pickle" or with_pickle) and (k != "lmdb" or lmdb is not None)]
+    kinds = [k for k in LOAD_KINDS if (k != "pickle" or with_pickle) and (k != "lmdb" or lmdb is not None)]
     figures: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
     for _ in range(processes):  # interleaved, so that drift touches every kind alike
         for kind in kinds:
-            figures[kind].append(run_child("--role", "load", "--kind", kind, "--path", files[kind],
-                                           "--key", f"user:{n // 2}"))
+            path = files["cohive" if kind == "verified" else kind]
+            figures[kind].append(run_child("--role", "load", "--kind", kind, "--path", path, "--key", f"user:{n // 2}"))
     med = {k: {f: statistics.median(r[f] for r in rs) for f in ("load", "first_get", "rss_kb")}
            for k, rs in figures.items()}
     ours = med["cohive"]
     rows = [["cohive.load(path)", fmt_time(ours["load"]), "", f"{ours['rss_kb'] / 1024:,.1f} MiB"],
             ['cohive.load(path) + m[k]["age"]', fmt_time(ours["first_get"]), "1.00x", ""]]
-    labels = {"pickle": 'pickle.load(f) + d[k]["age"]', "lmdb": "lmdb.open + begin() + get + unpackb"}
+    labels = {"verified": 'cohive.load(path, verify=True) + m[k]["age"]', "pickle": 'pickle.load(f) + d[k]["age"]',
+              "lmdb": "lmdb.open + begin() + get + unpackb"}
     rows += [[labels[k], fmt_time(med[k]["first_get"]), ratio(med[k]["first_get"], ours["first_get"]),
               f"{med[k]['rss_kb'] / 1024:,.1f} MiB"] for k in kinds if k != "cohive"]
     report.sections.append(table(
@@ -441,7 +444,7 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="100,000 records instead of 1,000,000")
     parser.add_argument("--big", action="store_true", help="also load times at 10x the records")
     parser.add_argument("--role", choices=["load", "lookups", "hold", "private", "build"], help=argparse.SUPPRESS)
-    parser.add_argument("--kind", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--kind", choices=LOAD_KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
     parser.add_argument("--records", type=int, help=argparse.SUPPRESS)
