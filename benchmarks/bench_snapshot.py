@@ -38,6 +38,7 @@ import json
 import os
 import pickle
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -100,9 +101,7 @@ def pickle_write(path: str, d: dict[str, Any], fsync: bool) -> None:
 
 def remove(path: str) -> None:
     if os.path.isdir(path):
-        for name in os.listdir(path):
-            os.unlink(os.path.join(path, name))
-        os.rmdir(path)
+        shutil.rmtree(path)
     elif os.path.exists(path):
         os.unlink(path)
 
