@@ -431,6 +431,8 @@ class Reader:
             process.wait()
             return "timeout", f"no answer in {timeout:g} s (killed)\n{self.stderr_tail()}"
         code = process.wait()
+        if code == -signal.SIGINT:
+            raise KeyboardInterrupt  # Ctrl-C reached the child first
         died = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
         return "crash", f"{died}\n{self.stderr_tail()}"
 
@@ -473,12 +475,16 @@ class Findings:
         return path
 
 
+def seed_path(workdir: str, n: int) -> str:
+    return os.path.join(workdir, f"seed-{n}.snap")
+
+
 def write_seeds(workdir: str, reseal_too: bool) -> dict[str, bytes]:
     """Saves every seed Map, checks it loads back equal (and that reseal() keeps it as it is), and returns
     the files' bytes."""
     seeds = {}
     for i, (name, m) in enumerate(seed_maps().items()):
-        path = os.path.join(workdir, f"seed-{i}.snap")
+        path = seed_path(workdir, i)
         m.save(path)
         if cohive.load(path) != m:
             raise SystemExit(f"the seed {name!r} does not load back equal to the Map saved")
@@ -490,30 +496,34 @@ def write_seeds(workdir: str, reseal_too: bool) -> dict[str, bytes]:
     return seeds
 
 
+def nth_mutant(seeds: dict[str, bytes], seed: int, i: int, reseal_too: bool) -> tuple[str, str, bytes]:
+    """Iteration i of --seed `seed`: the name of the seed mutated, what was done to it, and the mutant."""
+    rng = random.Random(f"{seed}/{i}")
+    name = rng.choice(list(seeds))
+    mutations, mutant = mutate(seeds[name], rng, list(seeds.values()))
+    sealing = rng.choice(("", "resealed", "resealed with its size")) if reseal_too else ""
+    if sealing:
+        mutant = reseal(mutant, fix_size=sealing != "resealed")
+        mutations += f"; {sealing}"
+    return name, mutations, mutant
+
+
 def fuzz(args: argparse.Namespace) -> int:
     findings = Findings(args.keep_dir, args.per_signature)
     outcomes: collections.Counter[str] = collections.Counter()
     messages: collections.Counter[str] = collections.Counter()
-    started = time.monotonic()
+    started, done = time.monotonic(), 0
     with tempfile.TemporaryDirectory(prefix="cohive-fuzz-") as workdir:
         seeds = write_seeds(workdir, args.reseal)
-        names, donors = list(seeds), list(seeds.values())
         reader = Reader(workdir, args.memory_limit)
         try:
-            for name, data in seeds.items():  # the unmutated files first: they must read back whole
-                path = os.path.join(workdir, f"seed-{names.index(name)}.snap")
-                kind, detail = reader.check(path, False, args.timeout)
+            for n, name in enumerate(seeds):  # the unmutated files first: they must read back whole
+                kind, detail = reader.check(seed_path(workdir, n), False, args.timeout)
                 if kind != "ok":
                     print(f"the seed {name!r} does not read: {kind}: {detail}", file=sys.stderr)
                     return 2
             for i in range(args.iterations):
-                rng = random.Random(f"{args.seed}/{i}")
-                name = rng.choice(names)
-                mutations, mutant = mutate(seeds[name], rng, donors)
-                sealing = rng.choice(("", "resealed", "resealed with its size")) if args.reseal else ""
-                if sealing:
-                    mutant = reseal(mutant, fix_size=sealing != "resealed")
-                    mutations += f"; {sealing}"
+                name, mutations, mutant = nth_mutant(seeds, args.seed, i, args.reseal)
                 path = os.path.join(workdir, f"mutant-{i}.snap")
                 with open(path, "wb") as f:
                     f.write(mutant)
@@ -531,14 +541,17 @@ def fuzz(args: argparse.Namespace) -> int:
                     saved = findings.save(sig, mutant, description)
                     print(f"finding at iteration {i} ({name}; {mutations}): {sig}"
                           + (f" -> {saved}" if saved else ""), file=sys.stderr)
-                if (i + 1) % args.progress == 0:
-                    print(f"{i + 1:,}/{args.iterations:,} in {time.monotonic() - started:.0f} s: "
+                done = i + 1
+                if done % args.progress == 0:
+                    print(f"{done:,}/{args.iterations:,} in {time.monotonic() - started:.0f} s: "
                           + ", ".join(f"{k} {v:,}" for k, v in outcomes.most_common()), file=sys.stderr)
+        except KeyboardInterrupt:
+            print("interrupted: the summary of what ran", file=sys.stderr)
         finally:
             reader.close()
     elapsed = time.monotonic() - started
-    print(f"\n{args.iterations:,} mutants of {len(seeds)} snapshots in {elapsed:.0f} s "
-          f"({args.iterations / elapsed:.0f}/s), --seed {args.seed}")
+    print(f"\n{done:,} mutants of {len(seeds)} snapshots in {elapsed:.0f} s ({done / elapsed:.0f}/s), "
+          f"--seed {args.seed}")
     for kind in (*ACCEPTED, "finding"):
         print(f"  {kind}: {outcomes[kind]:,}")
     print("most frequent accepted outcomes:")
