@@ -1,8 +1,9 @@
 """Mutation fuzzer for snapshot files (#9): no file may crash the process.
 
-Builds real snapshots with `Map.save` from varied Maps (every kind of value,
-nested records, a dict of more than 64 keys, latin-1, UCS-2 and UCS-4 strs,
-big ints, an empty Map, one key, thousands of keys), then mutates them: bit
+Builds real snapshots with `Map.save` from varied Maps (every kind of value
+a snapshot holds, dates, times, Decimals and UUIDs too, nested records, a
+dict of more than 64 keys, latin-1, UCS-2 and UCS-4 strs, big ints, an
+empty Map, one key, thousands of keys), then mutates them: bit
 flips, bytes set to 0x00, 0xff or anything, truncations (to 0, inside the
 header, anywhere), splices from the same or another snapshot, inserted and
 deleted bytes, aligned 2-, 4- and 8-byte words set to boundary values (0,
@@ -37,6 +38,8 @@ out-of-bounds reads that do not crash, run it against an ASan build (as
 import argparse
 import collections
 import contextlib
+import datetime
+import decimal
 import faulthandler
 import functools
 import json
@@ -52,6 +55,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,6 +78,12 @@ def rich_record(i: int) -> dict[str, Any]:
         "tuple": (i, ("x", b"y")), "set": {i, "three", 4.5}, "frozenset": frozenset({(1, 2), "z"}),
         "nested": {"a": {"b": {"c": [1, {"d": i}]}}, "ü": {"😀": "Ω"}},
         "empty containers": [[], (), {}, set()],
+        "datetime": datetime.datetime(2024, 1, 2, 3, 4, 5, i, tzinfo=datetime.timezone.utc),
+        "local datetime": datetime.datetime(2000, 1, 1, i % 24, fold=1),
+        "offset time": datetime.time(1, 2, tzinfo=datetime.timezone(datetime.timedelta(hours=-5, minutes=-30))),
+        "date": datetime.date(1, 1, 1 + i % 28), "timedelta": datetime.timedelta(days=-i, microseconds=5),
+        "decimal": decimal.Decimal(f"-{i}.25E+3"), "infinite decimal": decimal.Decimal("-Infinity"),
+        "uuid": uuid.UUID(int=i),
         "more than 64 keys": {f"field {j}": j * i for j in range(70)},
     }
 
@@ -82,7 +92,8 @@ def seed_maps() -> dict[str, Any]:
     """Named Maps that together hold every kind of value and node the format has."""
     rich_keys: dict[Any, int] = {
         None: 0, True: 1, 2: 2, -3: 3, 2**100: 4, 1.5: 5, complex(1, 2): 6, b"key": 7, "é": 8, "Ω": 9, "😀": 10,
-        (1, "a", b"b"): 11, frozenset({1, 2}): 12, "": 13, b"": 14, (): 15,
+        (1, "a", b"b"): 11, frozenset({1, 2}): 12, "": 13, b"": 14, (): 15, datetime.date(2020, 2, 29): 16,
+        uuid.UUID(int=2**128 - 1): 17, decimal.Decimal("1.5E-7"): 18, datetime.timedelta(seconds=1): 19,
     }
     records = {f"user:{i}": {"name": f"user number {i}", "age": 18 + i % 80, "score": i / 7, "active": i % 3 == 0,
                              "tags": [f"t{i % 13}", "member"]} for i in range(3000)}
@@ -268,6 +279,7 @@ class Broken(AssertionError):
     """A value read from the file breaks an invariant CPython relies on."""
 
 
+TIME_TYPES = (datetime.date, datetime.time, datetime.timedelta)  # datetime.datetime is a date
 MISSING = object()
 ABSENT_KEYS = ("absent", 12345, -1, 2**70, 0.25, b"absent", (1, "absent"), None, "😀absent")
 
@@ -297,7 +309,7 @@ def walk(value: Any) -> None:
             raise Broken(f"int whose digits are not normalized: {value!r}")
     elif isinstance(value, bytes):
         value[:1], value[-1:]
-    elif not isinstance(value, (float, complex, type(None))):
+    elif not isinstance(value, (float, complex, type(None), *TIME_TYPES, decimal.Decimal, uuid.UUID)):
         raise Broken(f"a value of type {type(value).__name__} in a snapshot")
 
 
