@@ -420,7 +420,7 @@ class Reader:
 
     def stderr_tail(self) -> str:
         with open(self.stderr_path, errors="replace") as f:
-            return f.read()[-4000:]
+            return f.read()[-12000:]  # enough for a sanitizer report with its stacks
 
     def check(self, path: str, verify: bool, timeout: float) -> tuple[str, str]:
         if self.process is None:
