@@ -32,7 +32,9 @@ replays it; the run ends with a summary and exits 1 if there were findings.
 `mutants(data, rng, count)` generates the mutations and `reseal(data,
 fix_size)` makes a mutant's checksum right, for the test suite.  For
 out-of-bounds reads that do not crash, run it against an ASan build (as
-./dev sanitize makes one) with --memory-limit 0.
+./dev sanitize makes one) with --memory-limit 0 and the environment
+./dev sanitize gives pytest (LD_PRELOAD of libasan and libubsan,
+ASAN_OPTIONS=detect_leaks=0, PYTHONMALLOC=malloc).
 """
 
 import argparse
@@ -382,7 +384,8 @@ def outcome(path: str, verify: bool) -> tuple[str, str]:
 
 
 def reading_setup() -> None:
-    faulthandler.enable()  # a crash prints where it happened to stderr, which the parent keeps
+    if "libasan" not in os.environ.get("LD_PRELOAD", ""):  # ASan's own report says where, faulthandler's hides it
+        faulthandler.enable()  # a crash prints where it happened to stderr, which the parent keeps
     sys.set_int_max_str_digits(0)  # the repr of a big int from a file is no error of the file's
 
 
