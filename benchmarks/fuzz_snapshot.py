@@ -32,9 +32,9 @@ replays it; the run ends with a summary and exits 1 if there were findings.
 `mutants(data, rng, count)` generates the mutations and `reseal(data,
 fix_size)` makes a mutant's checksum right, for the test suite.  For
 out-of-bounds reads that do not crash, run it against an ASan build (as
-./dev sanitize makes one) with --memory-limit 0 and the environment
-./dev sanitize gives pytest (LD_PRELOAD of libasan and libubsan,
-ASAN_OPTIONS=detect_leaks=0, PYTHONMALLOC=malloc).
+./dev sanitize makes one) in the environment ./dev sanitize gives pytest
+(LD_PRELOAD of libasan and libubsan, ASAN_OPTIONS=detect_leaks=0,
+PYTHONMALLOC=malloc); the child then has no memory limit.
 """
 
 import argparse
@@ -67,6 +67,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cohive  # noqa: E402
 
 ACCEPTED = ("ok", "SnapshotError", "OSError")
+# Under AddressSanitizer (./dev sanitize preloads it) a child needs no memory limit, which would leave ASan no
+# room for its shadow memory, and no faulthandler, whose report would hide ASan's.
+UNDER_ASAN = "libasan" in os.environ.get("LD_PRELOAD", "")
 
 
 # --- The seeds: real snapshots of varied Maps.
@@ -384,14 +387,14 @@ def outcome(path: str, verify: bool) -> tuple[str, str]:
 
 
 def reading_setup() -> None:
-    if "libasan" not in os.environ.get("LD_PRELOAD", ""):  # ASan's own report says where, faulthandler's hides it
+    if not UNDER_ASAN:
         faulthandler.enable()  # a crash prints where it happened to stderr, which the parent keeps
     sys.set_int_max_str_digits(0)  # the repr of a big int from a file is no error of the file's
 
 
 def serve(memory_limit_mib: int) -> None:
     """The child: reads lines "VERIFY PATH" from stdin (VERIFY 0 or 1), answers one JSON line each."""
-    if memory_limit_mib:
+    if memory_limit_mib and not UNDER_ASAN:
         import resource
         limit = memory_limit_mib * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -599,7 +602,7 @@ def main() -> int:
     parser.add_argument("--keep-dir", help="where findings are saved (default: a new temporary directory)")
     parser.add_argument("--timeout", type=float, default=10, help="seconds a mutant may take (default 10)")
     parser.add_argument("--memory-limit", type=int, default=4096,
-                        help="the child's address space in MiB (default 4096; 0: none, as ASan needs)")
+                        help="the child's address space in MiB (default 4096; 0: none; none under ASan)")
     parser.add_argument("--per-signature", type=int, default=5, help="findings of one kind kept (default 5)")
     parser.add_argument("--progress", type=int, default=1000, help="a progress line every N mutants")
     parser.add_argument("--no-reseal", dest="reseal", action="store_false",
