@@ -29,21 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cohive  # noqa: E402
-from harness import fmt_rate, median_time, table  # noqa: E402
+from harness import fmt_rate, median_time, smaps_kb, table  # noqa: E402
 
 VARIANTS = {"cohive": "cohive.Map", "dict": "dict of dicts", "dict+freeze": "dict of dicts + gc.freeze()"}
 WORKERS = 2
-
-
-def memory_kb() -> dict[str, int]:
-    """Private_Dirty and Pss of this process, in kB."""
-    fields = {}
-    with open("/proc/self/smaps_rollup") as f:
-        for line in f:
-            parts = line.split()
-            if parts[0] in ("Private_Dirty:", "Pss:", "Rss:"):
-                fields[parts[0].rstrip(":")] = int(parts[1])
-    return fields
 
 
 def records(n: int) -> dict[str, dict[str, object]]:
@@ -55,14 +44,14 @@ def worker(data: object, n: int, out: int) -> None:
     """Runs in a forked child: reads every record, writes its figures to the pipe `out`."""
     order = list(range(n))
     random.Random(os.getpid()).shuffle(order)  # allocated before the measurement starts
-    before = memory_kb()
+    before = smaps_kb()
     start = time.perf_counter()
     total = 0
     for i in order:
         record = data[f"user:{i}"]  # type: ignore[index]
         total += record["age"] + len(record["name"])
     seconds = time.perf_counter() - start
-    after = memory_kb()
+    after = smaps_kb()
     os.write(out, json.dumps({"dirty_kb": after["Private_Dirty"] - before["Private_Dirty"], "pss_kb": after["Pss"],
                               "rate": n / seconds, "check": total}).encode())
 
@@ -70,14 +59,14 @@ def worker(data: object, n: int, out: int) -> None:
 def measure_variant(kind: str, n: int) -> dict[str, object]:
     """Builds one structure in this (fresh) process and forks WORKERS readers."""
     gc.collect()
-    rss_before, native_before = memory_kb()["Rss"], cohive.native_bytes()
+    rss_before, native_before = smaps_kb()["Rss"], cohive.native_bytes()
     plain = records(n)
     data: object = cohive.Map(plain) if kind == "cohive" else plain
     if kind == "cohive":
         del plain
     gc.collect()
     size = (cohive.native_bytes() - native_before if kind == "cohive"
-            else (memory_kb()["Rss"] - rss_before) * 1024)
+            else (smaps_kb()["Rss"] - rss_before) * 1024)
     if kind == "dict+freeze":
         gc.freeze()
     results, pids = [], []

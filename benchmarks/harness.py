@@ -17,6 +17,18 @@ def rss_bytes() -> int | None:
         return None
 
 
+def smaps_kb() -> dict[str, int]:
+    """This process's memory by kind (Rss, Pss, Private_Dirty, Private_Clean, Anonymous...), in kB,
+    from Linux's /proc/self/smaps_rollup."""
+    fields = {}
+    with open("/proc/self/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                fields[parts[0].rstrip(":")] = int(parts[1])
+    return fields
+
+
 def median_time(fn: Callable[[], Any], repeat: int) -> float:
     """Median wall time of fn() over `repeat` runs.
 

@@ -23,6 +23,7 @@ import bench_prefork  # noqa: E402
 import bench_queue  # noqa: E402
 import bench_scaling  # noqa: E402
 import bench_sharing  # noqa: E402
+import bench_snapshot  # noqa: E402
 import bench_startup  # noqa: E402
 import bench_values  # noqa: E402
 import bench_workers  # noqa: E402
@@ -42,13 +43,16 @@ BENCHMARKS = {
     "json": bench_json,
     "compact": bench_compact,
     "age": bench_age,
+    "snapshot": bench_snapshot,
 }
+TAKE_BIG = {"snapshot"}  # those whose run() has a largest size that only --big adds
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
+    parser.add_argument("--big", action="store_true", help="also the largest sizes (snapshot: 10,000,000 records)")
     parser.add_argument("--data", help="also write the plotted figures to this JSON file")
     args = parser.parse_args()
     data: dict[str, object] = {"python": platform.python_version()}
@@ -61,7 +65,7 @@ def main() -> int:
             data[name] = figures = module.measure(quick=args.quick)
             print(module.report(figures))
         else:
-            print(module.run(quick=args.quick))
+            print(module.run(quick=args.quick, **({"big": args.big} if name in TAKE_BIG else {})))
     if args.data:
         with open(args.data, "w") as f:
             json.dump(data, f)
