@@ -585,3 +585,29 @@ def test_editing_a_value_read_by_a_lookup_keeps_the_snapshot_lazy_and_sound(path
     inner = loaded["inner"].set(1000, "new")  # a heap map sharing checked mapped nodes
     assert inner[1000] == "new" and inner[5] == 5 and len(inner) == 101
     assert loaded["x"] == 1  # was a false SnapshotError, and the snapshot marked damaged
+
+
+def test_a_root_that_is_not_a_map_is_refused_by_every_check(path: Path) -> None:
+    header = bytearray(cohive.Map({"a": 1}).__reduce_ex__(2)[1][2][:64])
+    root = struct.pack("<IBBHII", 0xFFFFFFFF, 2, 0, 0, 12, 0) + struct.pack("<Q", 0x4141414141414140)  # bytes
+    data = header + root
+    struct.pack_into("<QQII", data, 24, len(data), len(data), 0, 0)
+    data = bytearray(fix_checksum(bytes(data)))
+    with pytest.raises(cohive.SnapshotError, match="a root that is not a Map"):
+        cohive._cohive._restore("Map", 3, bytes(data))  # was a Map over a bytes object
+    path.write_bytes(data)
+    for verify in (False, True):
+        with pytest.raises(cohive.SnapshotError, match="a root that is not a Map"):
+            cohive.load(path, verify=verify)
+
+
+@pytest.mark.parametrize("leaf", [datetime.datetime(2020, 1, 1, tzinfo=zoneinfo.ZoneInfo("Europe/Paris")),
+                                  decimal.Decimal(10**40)], ids=["zoned datetime", "big decimal"])
+def test_values_as_deep_as_cohive_nests_them_load(path: Path, leaf: Any) -> None:
+    value: Any = leaf
+    for _ in range(cohive.MAX_DEPTH):
+        value = {**{i: i for i in range(40)}, "k": value}  # tries, not records
+    m = cohive.Map(value)
+    assert pickle.loads(pickle.dumps(m)) == m
+    loaded = saved(m, path)
+    assert loaded.get(0) == 0 and loaded == m and loaded.get(0) == 0  # the whole check passes

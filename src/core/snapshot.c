@@ -58,7 +58,6 @@
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS and pread under -std=c11 */
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -158,6 +157,7 @@ void ch_snapshot_destroy(ch_snapshot *s)
         ch_decref(ch_from_ptr(shape_table(s)[i]));
     munmap(s->region, s->region_len);
     free((void *)s->checked);
+    free(atomic_load_explicit(&s->damage, memory_order_relaxed));
     free(s->name);
     ch_free(s, sizeof *s);
 }
@@ -605,11 +605,15 @@ static bool check_externs(checker *c, extern_words ext, size_t *next, unsigned *
 
 static bool check_object_in(checker *c, size_t at, size_t *end, unsigned *depth);
 
-/* Containers nest at most CH_MAX_DEPTH deep (each trie level below a map
- * adds a frame, fourteen at most): deeper is refused before recursing. */
+/* Objects checked inside one another: CH_MAX_DEPTH containers, a leaf, and
+ * a leaf's own part (a time's zone, a decimal's number).  Deeper is refused
+ * before recursing (each trie level below a map adds a frame too, fourteen
+ * at most). */
+#define MAX_NESTING (CH_MAX_DEPTH + 2)
+
 static bool check_object(checker *c, size_t at, size_t *end, unsigned *depth)
 {
-    if (c->nesting > CH_MAX_DEPTH)
+    if (c->nesting >= MAX_NESTING)
         return bad(c, "values nested too deep", at);
     c->nesting++;
     bool ok = check_object_in(c, at, end, depth);
@@ -898,44 +902,41 @@ static bool check_whole(checker *c, uint64_t checksum, size_t shapes_at)
     return end == shapes_at ? true : bad(c, "bytes between the tree and the shape table", end);
 }
 
-/* The state, once any thread recording damage has written it (one struct:
- * the wait is a few instructions long). */
-static int settled_state(ch_snapshot *s)
-{
-    int state;
-    while ((state = atomic_load_explicit(&s->state, memory_order_acquire)) == CH_SNAPSHOT_RECORDING)
-        sched_yield();
-    return state;
-}
+static int state_of(ch_snapshot *s) { return atomic_load_explicit(&s->state, memory_order_acquire); }
+
+/* What the snapshot was found damaged by, once its state says DAMAGED. */
+static void damage_of(ch_snapshot *s, ch_load_error *err) { *err = *atomic_load_explicit(&s->damage, memory_order_acquire); }
 
 /* Settles a lazy snapshot as sound, or as damaged as *err says: the first
- * thread to settle it decides, and every later read sees that outcome (in
- * *err).  Whether it is sound. */
+ * damage found is kept (before the state says so, so that no reader waits
+ * for it), the first thread to settle decides, and every later read sees
+ * that outcome.  Whether it is sound. */
 static bool settle(ch_snapshot *s, bool sound, ch_load_error *err)
 {
-    int lazy = CH_SNAPSHOT_LAZY;
-    if (atomic_compare_exchange_strong_explicit(&s->state, &lazy, sound ? CH_SNAPSHOT_CHECKED : CH_SNAPSHOT_RECORDING,
-                                                memory_order_acq_rel, memory_order_acquire)) {
-        if (!sound) {
-            s->damage = *err;
-            atomic_store_explicit(&s->state, CH_SNAPSHOT_DAMAGED, memory_order_release);
-        }
-        return sound;
+    if (!sound) {
+        ch_load_error *found = malloc(sizeof *found), *none = NULL;
+        if (found == NULL)
+            return false; /* this reader gets its error; the snapshot stays as it was */
+        *found = *err;
+        if (!atomic_compare_exchange_strong_explicit(&s->damage, &none, found, memory_order_acq_rel, memory_order_acquire))
+            free(found);
     }
-    if (settled_state(s) == CH_SNAPSHOT_DAMAGED) {
-        *err = s->damage;
+    int lazy = CH_SNAPSHOT_LAZY;
+    atomic_compare_exchange_strong_explicit(&s->state, &lazy, sound ? CH_SNAPSHOT_CHECKED : CH_SNAPSHOT_DAMAGED,
+                                            memory_order_acq_rel, memory_order_acquire);
+    if (state_of(s) == CH_SNAPSHOT_DAMAGED) {
+        damage_of(s, err);
         return false;
     }
-    memset(err, 0, sizeof *err);
-    return true;
+    return sound;
 }
 
 bool ch_snapshot_check(ch_snapshot *s, ch_load_error *err)
 {
     memset(err, 0, sizeof *err);
-    int state = settled_state(s);
+    int state = state_of(s);
     if (state == CH_SNAPSHOT_DAMAGED)
-        *err = s->damage;
+        damage_of(s, err);
     if (state != CH_SNAPSHOT_LAZY)
         return state == CH_SNAPSHOT_CHECKED;
     ch_file_header head;
@@ -999,8 +1000,8 @@ bool ch_lazy_word(ch_lazy_check *k, const ch_val *word, bool is_child)
 ch_val ch_snapshot_find(ch_snapshot *s, const ch_map *m, ch_val key, uint64_t hash, ch_load_error *err)
 {
     memset(err, 0, sizeof *err);
-    if (settled_state(s) == CH_SNAPSHOT_DAMAGED) {
-        *err = s->damage;
+    if (state_of(s) == CH_SNAPSHOT_DAMAGED) {
+        damage_of(s, err);
         return CH_NOVALUE;
     }
     ch_lazy_check k = {checker_of(s, err), s};
@@ -1096,7 +1097,10 @@ static ch_map *open_region(unsigned char *region, const ch_file_header *hp, cons
     if (load_shapes(&c, head.shapes_at, (ch_shape **)(void *)region, err)) {
         if (table_bytes > 0)
             mprotect(region, table_bytes, PROT_READ);
-        bool sound = verify || is_record ? check_whole(&c, head.checksum, head.shapes_at) : check_root(&c, head.root_at);
+        /* A root that is not a record must be a map whatever else is checked:
+         * it becomes the loaded Map's root. */
+        bool sound = is_record ? check_whole(&c, head.checksum, head.shapes_at)
+                               : check_root(&c, head.root_at) && (!verify || check_whole(&c, head.checksum, head.shapes_at));
         if (sound) {
             snap = ch_new_object(sizeof *snap, CH_SNAPSHOT);
             _Atomic uint8_t *checked = snap != NULL ? calloc(len / 64 + 1, 1) : NULL; /* zero pages, mapped on use */
@@ -1123,7 +1127,7 @@ static ch_map *open_region(unsigned char *region, const ch_file_header *hp, cons
     snap->file = file;
     snap->file_len = len;
     snap->shapes_at = head.shapes_at;
-    memset(&snap->damage, 0, sizeof snap->damage);
+    atomic_init(&snap->damage, NULL);
     registry_add(snap);
     ch_map *result;
     if (is_record) { /* a heap copy of the record; its big externs hold the mapping, if any */

@@ -24,9 +24,8 @@ typedef struct {
     uint32_t version;    /* the file's format version, when that is the problem */
 } ch_load_error;
 
-/* How much of a snapshot has been checked (snapshot.c, "Checking"):
- * RECORDING while the first thread to find damage writes what it found. */
-enum { CH_SNAPSHOT_LAZY = 0, CH_SNAPSHOT_CHECKED, CH_SNAPSHOT_DAMAGED, CH_SNAPSHOT_RECORDING };
+/* How much of a snapshot has been checked (snapshot.c, "Checking"). */
+enum { CH_SNAPSHOT_LAZY = 0, CH_SNAPSHOT_CHECKED, CH_SNAPSHOT_DAMAGED };
 
 /* The flag of the heap map `load` makes over a snapshot's root: the one
  * map whose trie may not have been checked whole.  (Maps edited from it
@@ -46,7 +45,7 @@ struct ch_snapshot {
     size_t file_len;
     uint64_t shapes_at;        /* where the tree ends */
     _Atomic uint8_t *checked;  /* a bit per 8 bytes: the value starting there is checked */
-    ch_load_error damage;      /* what the check found, when damaged */
+    _Atomic(ch_load_error *) damage; /* what a check found, set before the state says DAMAGED */
     char *name;                /* the file's path, for messages */
     ch_snapshot *next;         /* the registry of live snapshots */
 };
