@@ -611,3 +611,27 @@ def test_values_as_deep_as_cohive_nests_them_load(path: Path, leaf: Any) -> None
     assert pickle.loads(pickle.dumps(m)) == m
     loaded = saved(m, path)
     assert loaded.get(0) == 0 and loaded == m and loaded.get(0) == 0  # the whole check passes
+
+
+def test_equal_maps_save_to_equal_bytes(tmp_path: Path) -> None:
+    """Every byte of a saved object is the value's (no stray process memory):
+    the same Map saved in fresh processes gives the same file."""
+    code = textwrap.dedent(
+        """
+        import datetime, decimal, sys, cohive
+        junk = [bytes([i % 251]) * (i % 97) for i in range(20000)]  # dirty the heap first
+        del junk
+        m = cohive.Map({"d": decimal.Decimal("1.50"), "r": {"float": 0.0, "s": {"a", "bb"}, "t": ("é", 2**70)},
+                        "when": datetime.datetime(2020, 1, 1), "big": {f"k{i}": [i, "x" * i] for i in range(80)}})
+        m.save(sys.argv[1])
+        """
+    )
+    files = []
+    for i, seed in enumerate(("1", "2", "3")):
+        path = tmp_path / f"s{i}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env,
+                             timeout=TIMEOUT)
+        assert out.returncode == 0, out.stderr
+        files.append(path.read_bytes())
+    assert files[0] == files[1] == files[2]

@@ -884,7 +884,9 @@ static bool check_root(checker *c, size_t at)
     uint64_t target = (uint64_t)word_at + (v & ~CH_TAG_MASK);
     /* Every entry takes two words of some node: a count beyond that is a lie
      * len() would tell (and over 2**63, a negative length). */
-    if ((v == CH_NOVALUE) != (m->count == 0) || m->count > c->len / 16 ||
+    if (m->count > c->len / 16)
+        return bad(c, "a map that counts more keys than the file holds", at);
+    if ((v == CH_NOVALUE) != (m->count == 0) ||
         (v != CH_NOVALUE && ((v & CH_TAG_MASK) != CH_TAG_REL || target <= word_at || !fits(target, sizeof(ch_node), c->len))))
         return bad(c, "a map whose root is out of order", word_at);
     size_t head, nwords; /* the root node is read as soon as the Map is freed (its count) */

@@ -125,6 +125,8 @@ ch_val ch_decimal_new(int flags, const char *digits, size_t ndigits, int64_t exp
     d->exponent = exponent;
     d->ndigits = (uint32_t)ndigits;
     memcpy(d->digits, digits, ndigits);
+    /* The struct's tail padding lies after the digits: saved as it is (snapshots), so no stray bytes. */
+    memset(d->digits + ndigits, 0, sizeof(ch_decimal) - offsetof(ch_decimal, digits));
     return ch_from_ptr(d);
 }
 
