@@ -237,8 +237,9 @@ int cohive_map_find(cohive_state *st, const ch_map *m, ch_val key, uint64_t hash
  * bytes, or what else it is); returns -1. */
 int cohive_snapshot_error(cohive_state *st, const char *name, const ch_load_error *err);
 /* Map.__reduce_ex__: a Map pickles as its snapshot file's bytes (format 3),
- * out of band from protocol 5; one holding class instances as format 2. */
-PyObject *cohive_reduce_map(PyObject *self, int protocol);
+ * as a PickleBuffer when `out_of_band` (protocol 5); one holding class
+ * instances as format 2. */
+PyObject *cohive_reduce_map(PyObject *self, bool out_of_band);
 /* The snapshot file of the Map `map` (ch_snapshot_encode, the GIL
  * released): a ch_save_status, or -1 with SnapshotError when `map` is a
  * damaged snapshot. */

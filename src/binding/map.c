@@ -617,7 +617,7 @@ static PyObject *Map_reduce(PyObject *self, PyObject *unused)
 static PyObject *Map_reduce_ex(PyObject *self, PyObject *protocol)
 {
     long p = PyLong_AsLong(protocol);
-    return p == -1 && PyErr_Occurred() ? NULL : cohive_reduce_map(self, p > 5 ? 5 : (int)p);
+    return p == -1 && PyErr_Occurred() ? NULL : cohive_reduce_map(self, p >= 5);
 }
 
 static PyObject *Map_thaw(PyObject *self, PyObject *unused)

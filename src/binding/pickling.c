@@ -38,7 +38,7 @@ PyObject *cohive_reduce(PyObject *self, const char *kind, ch_val v)
     return payload != NULL ? Py_BuildValue("O(siN)", state_of(self)->restore, kind, PICKLE_VERSION, payload) : NULL;
 }
 
-PyObject *cohive_reduce_map(PyObject *self, int protocol)
+PyObject *cohive_reduce_map(PyObject *self, bool out_of_band)
 {
     cohive_state *st = state_of(self);
     ch_saved saved;
@@ -49,7 +49,7 @@ PyObject *cohive_reduce_map(PyObject *self, int protocol)
         return status < 0 ? NULL : PyErr_NoMemory();
     PyObject *payload = PyBytes_FromStringAndSize((const char *)saved.data, (Py_ssize_t)saved.len);
     free(saved.data);
-    if (payload != NULL && protocol >= 5) { /* one buffer the pickler may pass out of band */
+    if (payload != NULL && out_of_band) { /* one buffer the pickler may pass out of band (protocol 5) */
         PyObject *buffer = PyPickleBuffer_FromObject(payload);
         Py_SETREF(payload, buffer);
     }

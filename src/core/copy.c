@@ -37,13 +37,6 @@ static bool fits(ch_val v, size_t *budget)
 
 static ch_val copy(ch_val v);
 
-/* A record or packed sequence: items with relative offsets inside. */
-static bool is_packed_object(const ch_head *o)
-{
-    return (o->type == CH_MAP && (o->flags & CH_MAP_RECORD)) ||
-           ((o->type == CH_LIST || o->type == CH_TUPLE || o->type == CH_SET) && (o->flags & CH_SEQ_PACKED));
-}
-
 static ch_val copy_extern(ch_val v, void *unused) { return copy(v); }
 
 /* A private deep copy of `v`, however big.  A mapped record or packed
@@ -58,7 +51,7 @@ static ch_val copy(ch_val v)
         ch_incref(v);
         return v;
     }
-    if (ch_is_mapped(o) && is_packed_object(o))
+    if (ch_is_mapped(o) && ch_is_packed_object(o))
         return ch_repack(v, copy_extern, NULL);
     size_t size = ch_object_size(o), n;
     ch_head *c = ch_alloc(size);
@@ -90,7 +83,7 @@ static ch_val copy_or_share_extern(ch_val v, void *limit) { return ch_copy_or_sh
 static ch_val copy_mapped(ch_val v, size_t limit)
 {
     const ch_map *m = (const ch_map *)ch_ptr(v);
-    if (is_packed_object(&m->h))
+    if (ch_is_packed_object(&m->h))
         return ch_repack(v, copy_or_share_extern, &limit);
     if (m->h.type == CH_MAP && !ch_map_is_record(m) && !fits(v, &limit)) {
         ch_snapshot *s = ch_snapshot_holding(m);

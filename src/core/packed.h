@@ -166,6 +166,14 @@ static inline double ch_float_of(ch_val v)
  * holding the externs of its items and one packed sequence item.  Its
  * flags add CH_SEQ_PACKED to a set's CH_SET_FROM_SET. */
 enum { CH_SEQ_PACKED = 0x80 };
+
+/* A record or packed sequence: an object whose items lie inside it. */
+static inline bool ch_is_packed_object(const ch_head *o)
+{
+    return (o->type == CH_MAP && (o->flags & CH_MAP_RECORD)) ||
+           ((o->type == CH_LIST || o->type == CH_TUPLE || o->type == CH_SET) && (o->flags & CH_SEQ_PACKED));
+}
+
 typedef struct {
     ch_head h;        /* CH_LIST, CH_TUPLE or CH_SET */
     uint32_t size;    /* bytes of the whole object */

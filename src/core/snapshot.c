@@ -189,6 +189,28 @@ static bool bad(checker *c, const char *problem, size_t at)
 /* Whether `n` bytes from `at` lie in [at, end). */
 static bool fits(size_t at, size_t n, size_t end) { return at <= end && n <= end - at; }
 
+/* The offset a relative word at `word_at` names (wrapping round for the
+ * negative distances of shape words). */
+static uint64_t target_of(size_t word_at, ch_val v) { return (uint64_t)word_at + (v & ~CH_TAG_MASK); }
+
+/* The trie node that the root or child word at `word_at` names, which must
+ * be the next object in order (`next`): its offset in *target. */
+static bool trie_word(checker *c, size_t word_at, size_t next, const char *problem, uint64_t *target)
+{
+    ch_val v;
+    memcpy(&v, c->file + word_at, sizeof v);
+    *target = target_of(word_at, v);
+    if ((v & CH_TAG_MASK) != CH_TAG_REL || *target != next || !fits(*target, sizeof(ch_head), c->len))
+        return bad(c, problem, word_at);
+    return true;
+}
+
+/* A HAMT map's own header: no flags, no snapshot, a depth in range. */
+static bool map_header_ok(const ch_map *m)
+{
+    return m->h.flags == 0 && m->snapshot == CH_NOVALUE && m->h.aux >= 1 && m->h.aux <= CH_MAX_DEPTH;
+}
+
 static bool check_text(checker *c, int flags, const uint8_t *data, uint32_t len, size_t at)
 {
     uint32_t top = 0;
@@ -298,7 +320,7 @@ static bool check_word(checker *c, size_t word_at, size_t *next, unsigned *depth
             return bad(c, "an unknown constant", word_at);
         return true;
     case CH_TAG_REL: {
-        uint64_t target = (uint64_t)word_at + (v & ~CH_TAG_MASK); /* wraps for backward distances */
+        uint64_t target = target_of(word_at, v);
         if (target != *next)
             return bad(c, "a pointer out of order (the file is not depth first)", word_at);
         if (!fits(target, sizeof(ch_head), c->len))
@@ -325,7 +347,7 @@ static const ch_shape *check_shape_word(checker *c, size_t word_at)
         return NULL;
     }
     /* The slot's offset from the table's start: word + distance + table. */
-    uint64_t slot = (uint64_t)word_at + (v & ~CH_TAG_MASK) + c->table_bytes;
+    uint64_t slot = target_of(word_at, v) + c->table_bytes;
     if (slot % 8 != 0 || slot / 8 >= c->nshapes) {
         bad(c, "a shape outside the table", word_at);
         return NULL;
@@ -568,12 +590,9 @@ static bool check_node(checker *c, size_t at, size_t *next, unsigned level, uint
     }
     uint32_t nodemap = ((const ch_node *)h)->nodemap;
     for (size_t i = npairs * 2; i < nwords; i++) {
-        size_t word_at = at + head + 8 * i;
-        ch_val v;
-        memcpy(&v, c->file + word_at, sizeof v);
-        uint64_t target = (uint64_t)word_at + (v & ~CH_TAG_MASK);
-        if ((v & CH_TAG_MASK) != CH_TAG_REL || target != *next || !fits(target, sizeof(ch_head), c->len))
-            return bad(c, "a trie child out of order", word_at);
+        uint64_t target;
+        if (!trie_word(c, at + head + 8 * i, *next, "a trie child out of order", &target))
+            return false;
         unsigned bit = (unsigned)__builtin_ctz(nodemap);
         nodemap &= nodemap - 1;
         if (!check_node(c, target, next, level + 1, prefix | ((uint64_t)bit << shift), count, depth))
@@ -752,19 +771,13 @@ static bool check_object_in(checker *c, size_t at, size_t *end, unsigned *depth)
             return true;
         }
         const ch_map *m = (const ch_map *)h;
-        if (avail < sizeof(ch_map) || h->flags != 0 || m->snapshot != CH_NOVALUE || h->aux > CH_MAX_DEPTH || h->aux < 1)
+        if (avail < sizeof(ch_map) || !map_header_ok(m))
             return bad(c, "a map with a bad header", at);
         size_t next = at + sizeof(ch_map);
-        uint64_t count = 0;
-        if (m->root != NULL) {
-            ch_val v = (ch_val)(uintptr_t)m->root;
-            size_t word_at = at + offsetof(ch_map, root);
-            uint64_t target = (uint64_t)word_at + (v & ~CH_TAG_MASK);
-            if ((v & CH_TAG_MASK) != CH_TAG_REL || target != next || !fits(target, sizeof(ch_node), c->len))
-                return bad(c, "a map whose root is out of order", word_at);
-            if (!check_node(c, target, &next, 0, 0, &count, &deepest))
-                return false;
-        }
+        uint64_t count = 0, target;
+        if (m->root != NULL && (!trie_word(c, at + offsetof(ch_map, root), next, "a map whose root is out of order", &target) ||
+                                !check_node(c, target, &next, 0, 0, &count, &deepest)))
+            return false;
         if (count != m->count)
             return bad(c, "a map whose count is not its number of keys", at);
         if (h->aux < deepest + 1)
@@ -876,12 +889,11 @@ static checker checker_of(const ch_snapshot *s, ch_load_error *err)
 static bool check_root(checker *c, size_t at)
 {
     const ch_map *m = (const ch_map *)(c->file + at);
-    if (!fits(at, sizeof(ch_map), c->len) || m->h.type != CH_MAP || m->h.flags != 0 ||
-        m->h.refcnt != CH_REFCNT_MAPPED || m->snapshot != CH_NOVALUE || m->h.aux < 1 || m->h.aux > CH_MAX_DEPTH)
+    if (!fits(at, sizeof(ch_map), c->len) || m->h.type != CH_MAP || m->h.refcnt != CH_REFCNT_MAPPED || !map_header_ok(m))
         return bad(c, "a root that is not a Map", at);
     ch_val v = (ch_val)(uintptr_t)m->root;
     size_t word_at = at + offsetof(ch_map, root);
-    uint64_t target = (uint64_t)word_at + (v & ~CH_TAG_MASK);
+    uint64_t target = target_of(word_at, v);
     /* Every entry takes two words of some node: a count beyond that is a lie
      * len() would tell (and over 2**63, a negative length). */
     if (m->count > c->len / 16)
@@ -989,7 +1001,7 @@ bool ch_lazy_word(ch_lazy_check *k, const ch_val *word, bool is_child)
     case CH_TAG_CONST:
         return !is_child && (v == CH_NONE || v == CH_FALSE || v == CH_TRUE) ? true : bad(&k->c, "an unknown constant", at);
     case CH_TAG_REL: {
-        uint64_t target = (uint64_t)at + (v & ~CH_TAG_MASK);
+        uint64_t target = target_of(at, v);
         if (target <= at || !fits(target, sizeof(ch_head), k->c.len))
             return bad(&k->c, "a pointer out of order (the file is not depth first)", at);
         return is_child || value_ok(k, target);

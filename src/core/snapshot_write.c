@@ -222,38 +222,29 @@ static ch_save_status emit(writer *w, ch_val v, size_t *at)
     set_mapped(w, off);
     size_t n;
     ch_val *words = ch_owned_words(o, &n);
-    size_t first = 0;
-    bool is_record = o->type == CH_MAP && (o->flags & CH_MAP_RECORD);
-    if (o->type == CH_MAP && !is_record) {
+    bool packed = ch_is_packed_object(o);
+    if (o->type == CH_MAP && !packed) {
         w->out->data[off + offsetof(ch_head, flags)] = 0; /* not CH_MAP_LOADED: a file's maps are plain */
         put_word(w, off + offsetof(ch_map, snapshot), CH_NOVALUE);
         n = 1; /* the root; the snapshot word stays empty */
-    }
-    if (is_record) {
+    } else if (o->type == CH_MAP) {
         const ch_record *r = (const ch_record *)o;
-        if (shape_word(w, off + offsetof(ch_record, shape), ch_record_shape(r)) < 0)
-            return CH_SAVE_NOMEM;
         for (uint32_t i = 0; i < ch_record_shape(r)->len; i++)
             if (item_shapes(w, (const uint8_t *)r + ch_record_offset(r, i), (const uint8_t *)o, off) < 0)
                 return CH_SAVE_NOMEM;
-        first = 1;
-    } else if (o->type == CH_TUPLE || o->type == CH_LIST || o->type == CH_SET) {
-        if (o->flags & CH_SEQ_PACKED) {
-            const ch_packed_seq *s = (const ch_packed_seq *)o;
-            if (nested_shapes(w, (const uint8_t *)s + s->at, (const uint8_t *)o, off) < 0)
-                return CH_SAVE_NOMEM;
-        }
+    } else if (packed) {
+        const ch_packed_seq *s = (const ch_packed_seq *)o;
+        if (nested_shapes(w, (const uint8_t *)s + s->at, (const uint8_t *)o, off) < 0)
+            return CH_SAVE_NOMEM;
     }
     bool keyed = o->type == CH_NODE || o->type == CH_COLLISION;
+    bool is_item = !keyed && !packed && o->type != CH_MAP && o->type != CH_TIME && o->type != CH_DECIMAL;
     size_t pairs = o->type == CH_NODE ? 2 * (size_t)ch_popcount(((const ch_node *)o)->datamap) : keyed ? n : 0;
-    for (size_t i = first; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         size_t word_at = off + (size_t)((const char *)&words[i] - (const char *)o);
         bool is_value = i < pairs && i % 2 == 1;
-        bool packed = is_record || ((o->type == CH_LIST || o->type == CH_TUPLE || o->type == CH_SET) &&
-                                    (o->flags & CH_SEQ_PACKED));
-        bool is_item = !keyed && !packed && o->type != CH_MAP && o->type != CH_TIME && o->type != CH_DECIMAL;
         ch_val child = ch_word(&words[i]);
-        if (ch_type_of(child) == CH_SHAPE) { /* a nested record's, which its outer record owns */
+        if (ch_type_of(child) == CH_SHAPE) { /* a record's own, or a nested record's that it owns */
             if (shape_word(w, word_at, (const ch_shape *)ch_ptr(child)) < 0)
                 return CH_SAVE_NOMEM;
             continue;
