@@ -220,17 +220,23 @@ static bool take(ch_waiter *w)
  * the CPUs are busy: under two CPU-bound processes on two cores a queue
  * ping-pong went from 5 us to 900 us.  So a yield that took longer than
  * LONG_YIELD (longer than the thread we wait for runs, shorter than a time
- * slice) marks the process busy for BUSY_SECONDS, and meanwhile waiters do
- * not spin at all: they sleep at once, as a thread pool's do, and the
- * kernel lets the thread a wake-up wakes preempt whatever runs.  (A spin
- * of pauses only was no better under that load, 230 us: the thread that
- * will answer is then queued behind the spinner.)  Probing again after
- * BUSY_SECONDS costs at most one lost slice per period under lasting load.
+ * slice), for the second time within BUSY_SECONDS, marks the process busy
+ * for BUSY_SECONDS, and meanwhile waiters do not spin at all: they sleep at
+ * once, as a thread pool's do, and the kernel lets the thread a wake-up
+ * wakes preempt whatever runs.  (A spin of pauses only was no better under
+ * that load, 230 us: the thread that will answer is then queued behind the
+ * spinner.)  Not the first time: a lone long yield is a hiccup (a kernel
+ * thread or the hypervisor taking the CPU a moment), and on the VM one
+ * early in a benchmark stopped every spin of its 60 ms.  Probing again
+ * after BUSY_SECONDS costs at most two lost slices per period under
+ * lasting load.
  */
 #define LONG_YIELD 500e-6
 #define BUSY_SECONDS 0.05
 
-static double busy_until; /* ch_monotonic() until which waiters do not spin; read and written atomically */
+/* ch_monotonic() until which waiters do not spin, and when the last long
+ * yield ended; both read and written atomically. */
+static double busy_until, long_yield_at = -BUSY_SECONDS;
 
 void ch_spin_begin(ch_spin *s, double seconds, double deadline)
 {
@@ -248,9 +254,13 @@ bool ch_spin_step(ch_spin *s)
         return false;
     sched_yield();
     double after = ch_monotonic();
-    if (after - now > LONG_YIELD) { /* another thread had this CPU for long: it is busy */
-        double busy = after + BUSY_SECONDS;
-        __atomic_store(&busy_until, &busy, __ATOMIC_RELAXED);
+    if (after - now > LONG_YIELD) { /* another thread had this CPU for long: busy, if it happens again */
+        double last;
+        __atomic_exchange(&long_yield_at, &after, &last, __ATOMIC_RELAXED);
+        if (after - last < BUSY_SECONDS) {
+            double busy = after + BUSY_SECONDS;
+            __atomic_store(&busy_until, &busy, __ATOMIC_RELAXED);
+        }
         return false;
     }
     return true;
