@@ -245,7 +245,8 @@ def test_futures_waited_for_by_other_means_are_woken(executor: Any) -> None:
     release = cohive.Event(name=event)  # held, so the worker opens this very Event
     by_wait, by_callback, by_thread = (executor.submit(tasks.wait_for, event) for _ in range(3))
     called = threading.Event()
-    by_callback.add_done_callback(lambda f: called.set())
+    calls: list[str] = []
+    by_callback.add_done_callback(lambda f: (calls.append(f.result()), called.set()))
     results: list[str] = []
     waiter = threading.Thread(target=lambda: results.append(by_thread.result(TIMEOUT)))
     waiter.start()
@@ -255,6 +256,7 @@ def test_futures_waited_for_by_other_means_are_woken(executor: Any) -> None:
     assert called.wait(TIMEOUT)
     waiter.join(TIMEOUT)
     assert results == ["released"]
+    assert calls == ["released"]  # once, by whoever settled it (a pending Future's callback makes no condition)
 
 
 def test_tasks_name_their_functions_by_number_from_many_threads(executor: Any) -> None:
@@ -288,6 +290,38 @@ def test_coroutines_submitting_directly_get_their_results(executor: Any) -> None
     event = f"test-{uuid.uuid4().hex}"
     release = cohive.Event(name=event)  # held, so the worker opens this very Event
     assert asyncio.run(main()) == [25, 0, -1, -2, -3, -4]
+
+
+def test_a_coroutine_awaiting_quick_tasks_back_to_back_lets_the_loop_run(executor: Any) -> None:
+    """A coroutine's submit may collect a quick result itself, and awaiting a
+    finished Future does not yield; still the loop gets a turn at least once
+    every _INLINE_STREAK + 1 awaits, so other tasks are not starved.  Twice:
+    a new loop in the same thread counts afresh."""
+    from cohive import _executor
+
+    async def longest_run_without_a_turn() -> int:
+        loop = asyncio.get_running_loop()
+        turns, stop = 0, False
+
+        async def other() -> None:
+            nonlocal turns
+            while not stop:
+                turns += 1
+                await asyncio.sleep(0)
+
+        ticker = asyncio.create_task(other())
+        longest = run = 0
+        for i in range(20 * _executor._INLINE_STREAK):
+            before = turns
+            assert await loop.run_in_executor(executor, tasks.square, i) == i * i
+            run = run + 1 if turns == before else 0
+            longest = max(longest, run)
+        stop = True
+        await ticker
+        return longest
+
+    for _ in range(2):
+        assert asyncio.run(asyncio.wait_for(longest_run_without_a_turn(), TIMEOUT)) <= _executor._INLINE_STREAK
 
 
 def test_an_idle_executor_and_its_waiting_caller_use_no_cpu() -> None:
