@@ -47,7 +47,7 @@ _COLLECT_SECONDS = 100e-6
 # Executor._submitted_by_coroutine), and how many results it may collect so
 # in a row before the event loop gets a turn.
 _INLINE_SECONDS = 30e-6
-_INLINE_STREAK = 16
+_INLINE_STREAK = 8
 _NOTHING = object()
 
 
@@ -137,15 +137,18 @@ class _LazyCondition:
     def __get__(self, future: "_TaskFuture | None", owner: Any = None) -> Any:
         if future is None:  # looked up on the class (help(), inspect)
             return self
-        with _SETTLED_LOCK:  # so that no condition appears while add_done_callback looks
+        with _CLAIM:
             return future.__dict__.setdefault("_condition", threading.Condition())
 
 
-# The condition every Future settled before anyone asked for its own uses
-# from then on: settled is final, so nobody ever waits on it.
-_SETTLED_LOCK = threading.RLock()
-_SETTLED = threading.Condition(_SETTLED_LOCK)
-_DONE = frozenset({_futures_base.CANCELLED, _futures_base.CANCELLED_AND_NOTIFIED, _futures_base.FINISHED})
+# Held only to look at whether a Future has a condition and change what
+# that decides: make the condition, settle the Future without one, add a
+# callback.  It is never held while taking another lock (a Condition's
+# included), so it cannot take part in a deadlock, such as two threads in
+# concurrent.futures.wait() taking their Futures' conditions in turn.
+_CLAIM = threading.Lock()
+_CANCELLED = frozenset({_futures_base.CANCELLED, _futures_base.CANCELLED_AND_NOTIFIED})
+_DONE = _CANCELLED | {_futures_base.FINISHED}
 
 
 class _TaskFuture(Future[Any]):
@@ -160,25 +163,44 @@ class _TaskFuture(Future[Any]):
 
     def _settle_quietly(self, result: Any) -> bool:
         """set_result without a condition, if nobody has asked for this
-        Future's yet: then nobody can be waiting on it, nor have added a
-        waiter, only callbacks (see add_done_callback), which it calls.
-        False (nothing done) otherwise."""
-        with _SETTLED_LOCK:  # held while claiming, so that nobody waits on _SETTLED for a pending Future
-            if self.__dict__.setdefault("_condition", _SETTLED) is not _SETTLED:
+        Future's yet: then nobody can be waiting on it (a waiter takes the
+        condition first, and then finds it settled), only callbacks may
+        have been added (see add_done_callback), which it calls.  False
+        (nothing done) otherwise."""
+        with _CLAIM:
+            if "_condition" in self.__dict__:
                 return False
             self._result, self._state = result, _futures_base.FINISHED
-        if self._done_callbacks:  # added before the claim; later ones see FINISHED and run at once
+        if self._done_callbacks:  # added before; later ones see FINISHED and run at once
             self._invoke_callbacks()  # type: ignore[attr-defined]  # Future's own, not in its stubs
         return True
 
     def add_done_callback(self, fn: Callable[["Future[Any]"], object]) -> None:
-        # A callback (asyncio.wrap_future adds one) needs no condition on a
-        # pending Future: whoever settles it calls the callback.
-        with _SETTLED_LOCK:
-            if "_condition" not in self.__dict__:  # then it is pending: settling makes one, or claims _SETTLED
+        # Neither a pending Future without a condition nor a finished one
+        # needs a condition for a callback (asyncio.wrap_future adds one):
+        # whoever settles the first calls it, and the second calls it now.
+        with _CLAIM:
+            if "_condition" not in self.__dict__ and self._state == _futures_base.PENDING:
                 self._done_callbacks.append(fn)
                 return
-        super().add_done_callback(fn)
+        if self._state != _futures_base.FINISHED:  # cancelled, or has a condition: as Future does
+            super().add_done_callback(fn)
+            return
+        try:
+            fn(self)
+        except Exception:
+            _futures_base.LOGGER.exception("exception calling callback for %r", self)
+
+    # A state is read in one step, so looking needs no condition (the
+    # stdlib's takes one, which asyncio.wrap_future's callback would make).
+    def done(self) -> bool:
+        return self._state in _DONE
+
+    def cancelled(self) -> bool:
+        return self._state in _CANCELLED
+
+    def running(self) -> bool:
+        return self._state == _futures_base.RUNNING
 
     def result(self, timeout: float | None = None) -> Any:
         if self._state != _futures_base.FINISHED:  # final once set: no lock needed to read it
@@ -196,20 +218,31 @@ class _TaskFuture(Future[Any]):
     def cancel(self) -> bool:
         if not super().cancel():
             return False
-        # The worker skips a task it finds here (one it already began still runs).
-        self._executor._cancelled.update(lambda ids, i: ids.set(i, True), self._task_id)
+        self._executor._forget(self)
+        self._notify_cancelled()
         return True
+
+    def _notify_cancelled(self) -> None:
+        """What a thread pool's worker does when it meets a cancelled task:
+        concurrent.futures.wait() and as_completed() then count it done."""
+        with self._condition:  # once, should two threads cancel it
+            if self._state == _futures_base.CANCELLED:
+                self.set_running_or_notify_cancel()
 
 
 class _InlineStreak(threading.local):
     """How many results coroutines in this thread collected in submit since
-    the thread's event loop last had a turn (Executor._submitted_by_coroutine)."""
+    the thread's event loop last had a turn (Executor._submitted_by_coroutine);
+    one count for every Executor, and for the loop ``loop`` refers to."""
 
-    loop: Any = None
+    loop: "weakref.ref[Any] | None" = None
     count = 0
 
     def end(self) -> None:  # the loop's turn
         self.count = 0
+
+
+_inline_streak = _InlineStreak()
 
 
 _live_executors: "weakref.WeakSet[Executor]" = weakref.WeakSet()
@@ -274,7 +307,6 @@ class Executor(_BaseExecutor):
         # outbox until it is delivered, so that shutdown never settles that task as
         # abandoned in between.
         self._collecting = threading.Lock()
-        self._inline_streak = _InlineStreak()
         self._shutdown = False
         self._broken: BaseException | None = None
         self._joined = threading.Event()
@@ -325,19 +357,21 @@ class Executor(_BaseExecutor):
         return future
 
     def _submitted_by_coroutine(self, future: _TaskFuture, loop: Any) -> None:
-        """Lets a quick result reach a coroutine without the event loop.
+        """Lets a quick result reach a coroutine without a turn of its loop.
 
-        With no other task out, the coroutine waits for it right here, a few
-        microseconds: the Future it then awaits is finished, and awaiting a
-        finished Future does not yield, which saves two turns of the loop and
-        the callbacks that carry a result across them (asyncio.wrap_future's).
-        Because it does not yield, at most _INLINE_STREAK results come so
-        before the loop has had a turn: a coroutine that awaits quick tasks
-        back to back still lets the other tasks run.  Otherwise, or when the
-        result is slower, the loop collects it on its next turn."""
-        streak = self._inline_streak
-        if streak.loop is not loop:  # a new loop in this thread (the last one may have closed before its turn)
-            streak.loop, streak.count = loop, 0
+        With no other task out, the coroutine waits for the result right
+        here, up to _INLINE_SECONDS: the Future it then awaits is finished
+        (on 3.14+ so is asyncio.wrap_future's; before, that one is set on the
+        loop's next turn), and awaiting a finished Future does not yield.
+        So at most _INLINE_STREAK results come this way in a thread before
+        its loop has had a turn: a coroutine that awaits quick tasks back to
+        back still lets the loop's other tasks run, and a burst of submits
+        in one step (asyncio.gather) waits for no more than that many of its
+        tasks one after another.  Otherwise, or when the result is slower,
+        the loop collects it on its next turn."""
+        streak = _inline_streak
+        if streak.loop is None or streak.loop() is not loop:  # a new loop (the last may have closed before its turn)
+            streak.loop, streak.count = weakref.ref(loop), 0
         if len(self._futures) == 1 and streak.count < _INLINE_STREAK:
             self._collect_briefly(future, _INLINE_SECONDS)
             if future._state in _DONE:
@@ -346,6 +380,13 @@ class Executor(_BaseExecutor):
                 streak.count += 1
                 return
         loop.call_soon(self._collect_for_loop, future, loop)
+
+    def _forget(self, future: _TaskFuture) -> None:
+        """A task whose Future was cancelled: the worker skips it (one it
+        already began still runs, and its result is dropped)."""
+        self._cancelled.update(lambda ids, i: ids.set(i, True), future._task_id)
+        with self._lock:
+            self._futures.pop(future._task_id, None)
 
     def _function_id(self, fn: Callable[..., Any]) -> tuple[int, str]:
         """The number tasks name `fn` by, and its name for messages."""
@@ -405,9 +446,10 @@ class Executor(_BaseExecutor):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
             self._shutdown = True
-            if cancel_futures:
-                for future in self._take_back_queued():
-                    Future.cancel(future)
+            taken_back = self._take_back_queued() if cancel_futures else []
+        for future in taken_back:  # outside the lock: cancelling runs the Futures' callbacks
+            if Future.cancel(future):
+                future._notify_cancelled()
         self._inbox.close()  # workers finish what is queued, then their loops end
         if wait:
             _ctrl_c.finish(self._join)

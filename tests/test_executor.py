@@ -220,6 +220,7 @@ def test_futures_have_every_attribute_of_the_stdlib_future(executor: Any) -> Non
     assert dict(inspect.getmembers(type(pending)))["_condition"] is not None  # help() on the class works
     release.set()
     assert pending.result(TIMEOUT) == "released"
+    assert pending._condition is pending._condition  # made once, on demand, settled or not
     assert set(vars(cf.Future())) <= set(vars(pending))
 
 
@@ -257,6 +258,54 @@ def test_futures_waited_for_by_other_means_are_woken(executor: Any) -> None:
     waiter.join(TIMEOUT)
     assert results == ["released"]
     assert calls == ["released"]  # once, by whoever settled it (a pending Future's callback makes no condition)
+
+
+def test_a_callback_on_a_finished_future_runs_at_once_without_a_condition(executor: Any) -> None:
+    """asyncio.wrap_future of a result collected in submit adds a callback to a finished Future."""
+    from cohive._executor import _TaskFuture
+
+    finished = _TaskFuture(executor, -1, "quick")
+    assert finished._settle_quietly(4)
+    called: list[int] = []
+    finished.add_done_callback(lambda f: called.append(f.result()))
+    assert called == [4] and "_condition" not in vars(finished)
+
+
+def test_holding_a_settled_futures_condition_holds_up_no_other_future(executor: Any) -> None:
+    """concurrent.futures.wait holds its Futures' conditions while it looks: a
+    Future settled without one must get its own, not a lock that settling
+    any other Future takes (two waits on overlapping sets deadlocked so)."""
+    import threading
+
+    from cohive._executor import _TaskFuture
+
+    settled = _TaskFuture(executor, -1, "quick")
+    assert settled._settle_quietly(9)
+    results: list[int] = []
+    with settled._condition:
+        other = threading.Thread(target=lambda: results.append(executor.submit(tasks.square, 4).result(TIMEOUT)))
+        other.start()
+        other.join(TIMEOUT)
+        assert not other.is_alive()
+    assert results == [16]
+
+
+def test_a_cancelled_task_counts_as_done_and_is_forgotten(executor: Any) -> None:
+    """As with a thread pool, concurrent.futures.wait and as_completed count a
+    cancelled Future done; the Executor no longer counts it as out (which
+    would stop coroutines collecting results in submit)."""
+    event = f"test-{uuid.uuid4().hex}"
+    release = cohive.Event(name=event)  # held, so the workers open this very Event
+    blockers = [executor.submit(tasks.wait_for, event) for _ in range(2)]
+    queued = executor.submit(tasks.square, 7)
+    assert queued.cancel() and queued.cancelled()
+    assert queued.cancel()  # again, as concurrent.futures allows
+    done, not_done = cf.wait([queued], timeout=TIMEOUT)
+    assert done == {queued} and not not_done
+    assert list(cf.as_completed([queued], timeout=TIMEOUT)) == [queued]
+    assert queued._task_id not in executor._futures
+    release.set()
+    assert [b.result(TIMEOUT) for b in blockers] == ["released", "released"]
 
 
 def test_tasks_name_their_functions_by_number_from_many_threads(executor: Any) -> None:
