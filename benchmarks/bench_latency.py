@@ -9,11 +9,17 @@ spinning for more.  Each executor is measured in turn, round after round,
 so the machine's drift hits all alike; each figure is the median over the
 rounds of each round's median, and the ratios are the alternative's time
 over cohive's (above 1: cohive is faster).
+
+`--against DIR` instead compares two cohive trees, this one and the one in
+DIR (built, say a `git worktree` of the main branch with `setup.py
+build_ext --inplace`): back-to-back round trips, sync and from asyncio, in
+fresh processes that alternate between the trees, six of each.
 """
 
 import asyncio
 import concurrent.futures as cf
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -117,5 +123,49 @@ def report(results: dict[str, dict[str, float]]) -> str:
                  headers, rows)
 
 
+# Run in a fresh process by against(): the tree's cohive is imported first,
+# and its folder put back at the head of sys.path (which the workers copy)
+# after this module put this tree's there.
+_ONE_TREE = """
+import sys
+tree, here, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+sys.path[:0] = [tree, here]
+import cohive
+import statistics, bench_latency as b
+sys.path.insert(0, tree)
+assert cohive.__file__.startswith(tree), cohive.__file__
+with cohive.Executor(1) as ex:
+    sync = statistics.median(b.round_trips(ex, rounds, 0))
+    from_asyncio = statistics.median(b.round_trips_async(ex, rounds, 0))
+print(sync, from_asyncio)
+"""
+
+
+def against(other: str, quick: bool = False) -> str:
+    """Back-to-back round trips of the cohive in this tree and in `other`, alternating fresh processes."""
+    trees = {"this tree": str(Path(__file__).resolve().parent.parent), other: str(Path(other).resolve())}
+    here = str(Path(__file__).resolve().parent)
+    runs: dict[str, list[list[float]]] = {name: [] for name in trees}
+    for _ in range(3 if quick else 6):
+        for name, tree in trees.items():
+            out = subprocess.run([sys.executable, "-c", _ONE_TREE, tree, here, "500" if quick else "3000"],
+                                 capture_output=True, text=True, timeout=300, check=True).stdout
+            runs[name].append([float(x) for x in out.split()])
+    ours = [statistics.median(r[kind] for r in runs["this tree"]) for kind in (0, 1)]
+    rows = []
+    for name, results in runs.items():
+        row = [name]
+        for kind in (0, 1):
+            times = sorted(r[kind] for r in results)
+            median = statistics.median(times)
+            row += [f"{fmt_time(median)} ({fmt_time(times[0])}-{fmt_time(times[-1])})", f"{median / ours[kind]:.2f}x"]
+        rows.append(row)
+    return table("cohive.Executor(1), back to back: median of the runs' medians (range); each tree over this one",
+                 ["tree", "submit(f).result()", "vs this tree", "await run_in_executor", "vs this tree"], rows)
+
+
 if __name__ == "__main__":
-    print(report(measure("--quick" in sys.argv)))
+    if "--against" in sys.argv:
+        print(against(sys.argv[sys.argv.index("--against") + 1], "--quick" in sys.argv))
+    else:
+        print(report(measure("--quick" in sys.argv)))

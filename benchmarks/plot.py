@@ -40,11 +40,12 @@ def bars(ax: Any, labels: list[str], micros: list[float], title: str, log: bool 
 
 
 def plot_latency(data: dict[str, Any], python: str, out: Path) -> None:
-    fig, axes = plt.subplots(1, 4, figsize=(17, 3.2), constrained_layout=True)
+    fig, axes = plt.subplots(1, 5, figsize=(21, 3.2), constrained_layout=True)
     names = list(data)
     for ax, (key, title) in zip(axes, [("sync", "submit(f).result(), worker idle"),
                                        ("back_to_back", "submit(f).result(), back to back"),
-                                       ("async", "await loop.run_in_executor(...), worker idle"),
+                                       ("async", "await run_in_executor(...), worker idle"),
+                                       ("async_back_to_back", "await run_in_executor(...), back to back"),
                                        ("map", "map() of trivial tasks, per task")]):
         bars(ax, names, [data[n][key] * 1e6 for n in names], title)
     fig.suptitle(f"One task through an executor with one worker (Python {python}; medians of interleaved rounds)",
