@@ -137,16 +137,19 @@ class _LazyCondition:
     def __get__(self, future: "_TaskFuture | None", owner: Any = None) -> Any:
         if future is None:  # looked up on the class (help(), inspect)
             return self
+        condition = threading.Condition()  # Python code, so made before taking _CLAIM (see there)
         with _CLAIM:
-            return future.__dict__.setdefault("_condition", threading.Condition())
+            return future.__dict__.setdefault("_condition", condition)
 
 
 # Held only to look at whether a Future has a condition and change what
-# that decides: make the condition, settle the Future without one, add a
-# callback.  It is never held while taking another lock (a Condition's
-# included), so it cannot take part in a deadlock, such as two threads in
-# concurrent.futures.wait() taking their Futures' conditions in turn.
-_CLAIM = threading.Lock()
+# that decides: store one, settle the Future without one, add a callback.
+# It is never held while taking another lock (a Condition's included), so
+# it cannot take part in a deadlock such as two threads in
+# concurrent.futures.wait() taking their Futures' conditions in turn; it
+# is re-entrant because a signal handler or a finalizer run by the garbage
+# collector may still run under it, and touch a Future.
+_CLAIM = threading.RLock()
 _CANCELLED = frozenset({_futures_base.CANCELLED, _futures_base.CANCELLED_AND_NOTIFIED})
 _DONE = _CANCELLED | {_futures_base.FINISHED}
 
@@ -218,8 +221,9 @@ class _TaskFuture(Future[Any]):
     def cancel(self) -> bool:
         if not super().cancel():
             return False
-        self._executor._forget(self)
         self._notify_cancelled()
+        # The worker skips it (one it already began still runs) and says so.
+        self._executor._cancelled.update(lambda ids, i: ids.set(i, True), self._task_id)
         return True
 
     def _notify_cancelled(self) -> None:
@@ -305,8 +309,9 @@ class Executor(_BaseExecutor):
         self._lock = threading.Lock()
         # Held by a caller collecting results itself, from taking a result off the
         # outbox until it is delivered, so that shutdown never settles that task as
-        # abandoned in between.
-        self._collecting = threading.Lock()
+        # abandoned in between; re-entrant, for a done-callback run by that delivery
+        # that shuts the Executor down.
+        self._collecting = threading.RLock()
         self._shutdown = False
         self._broken: BaseException | None = None
         self._joined = threading.Event()
@@ -380,13 +385,6 @@ class Executor(_BaseExecutor):
                 streak.count += 1
                 return
         loop.call_soon(self._collect_for_loop, future, loop)
-
-    def _forget(self, future: _TaskFuture) -> None:
-        """A task whose Future was cancelled: the worker skips it (one it
-        already began still runs, and its result is dropped)."""
-        self._cancelled.update(lambda ids, i: ids.set(i, True), future._task_id)
-        with self._lock:
-            self._futures.pop(future._task_id, None)
 
     def _function_id(self, fn: Callable[..., Any]) -> tuple[int, str]:
         """The number tasks name `fn` by, and its name for messages."""
@@ -501,7 +499,7 @@ class Executor(_BaseExecutor):
     def _stuck_report(self) -> str:
         stuck = [i for i in range(self._count) if i not in self._exited]
         with self._lock:
-            running = ", ".join(sorted({f.function_name for f in self._futures.values() if not f.done()})) or "?"
+            running = ", ".join(sorted({f.function_name for f in self._futures.values()})) or "?"
         return stuck_report(
             f"{len(stuck)} of {self._count} executor workers still running {2 * (self._shutdown_timeout or 0):g} s "
             f"after shutdown (tasks of {running}), blocked outside cohive (cohive's own calls were woken); "
@@ -565,6 +563,9 @@ class Executor(_BaseExecutor):
         with self._lock:
             future = self._futures.pop(task_id, None)
         if future is None:
+            return
+        if future.cancelled():  # its worker skipped it (ok is None) or had begun it: forget its id
+            self._cancelled.update(lambda ids, i: ids.delete(i) if i in ids else ids, task_id)
             return
         try:
             if ok:

@@ -76,6 +76,7 @@ def _serve_tasks(inbox: "cohive.Queue[Any]", outbox: "cohive.Queue[Any]", cancel
             seen_version = cancelled.version
             cancelled_ids = cancelled.get()
         if cancelled_ids and task_id in cancelled_ids:
+            outbox.put((task_id, None, None))  # skipped: the Executor stops counting it as out
             continue
         try:
             found = functions.get(fn_id)

@@ -53,6 +53,11 @@ def task_blocked_outside_cohive(fd: int) -> None:
     os.read(fd, 1)
 
 
+def task_started_then_blocked_outside_cohive(fd: int, started: str) -> None:
+    cohive.Event(name=started).set()
+    os.read(fd, 1)
+
+
 def task_in_queue_get(name: str) -> None:
     cohive.Queue(name=name).get()
 

@@ -156,6 +156,24 @@ def test_executor_shutdown_timeout_wakes_then_names_stuck_tasks() -> None:
         os.close(write_end)
 
 
+def test_a_cancelled_task_that_still_runs_is_named_when_stuck() -> None:
+    """Cancelling a task a worker has begun does not stop it: shutdown still
+    waits for it, and names it when it gives up."""
+    read_end, write_end = os.pipe()
+    started = f"started-{uuid.uuid4().hex}"
+    began = cohive.Event(name=started)  # held, so the worker opens this very Event
+    try:
+        ex = cohive.Executor(1, shutdown_timeout=0.2)
+        stuck = ex.submit(lw.task_started_then_blocked_outside_cohive, read_end, started)
+        assert began.wait(TIMEOUT)
+        assert stuck.cancel()
+        with pytest.raises(TimeoutError, match=r"1 of 1 executor workers .* task_started_then_blocked_outside_cohive"):
+            ex.shutdown()
+    finally:
+        os.write(write_end, b"x")
+        os.close(write_end)
+
+
 def test_a_process_with_a_stuck_worker_still_exits() -> None:
     out = run_script("""
         import os, cohive, lifecycle_workers as lw
