@@ -222,8 +222,7 @@ class _TaskFuture(Future[Any]):
         if not super().cancel():
             return False
         self._notify_cancelled()
-        # The worker skips it (one it already began still runs) and says so.
-        self._executor._cancelled.update(lambda ids, i: ids.set(i, True), self._task_id)
+        self._executor._skip(self._task_id)
         return True
 
     def _notify_cancelled(self) -> None:
@@ -385,6 +384,18 @@ class Executor(_BaseExecutor):
                 streak.count += 1
                 return
         loop.call_soon(self._collect_for_loop, future, loop)
+
+    def _skip(self, task_id: int) -> None:
+        """A cancelled task: its worker skips it (one it already began still
+        runs) and says so, and _deliver then takes its id off the list."""
+        self._cancelled.update(lambda ids, i: ids.set(i, True), task_id)
+        with self._lock:
+            answered = task_id not in self._futures
+        if answered:  # delivered since the cancel, when _deliver found no id to take off
+            self._unskip(task_id)
+
+    def _unskip(self, task_id: int) -> None:
+        self._cancelled.update(lambda ids, i: ids.delete(i) if i in ids else ids, task_id)
 
     def _function_id(self, fn: Callable[..., Any]) -> tuple[int, str]:
         """The number tasks name `fn` by, and its name for messages."""
@@ -564,8 +575,8 @@ class Executor(_BaseExecutor):
             future = self._futures.pop(task_id, None)
         if future is None:
             return
-        if future.cancelled():  # its worker skipped it (ok is None) or had begun it: forget its id
-            self._cancelled.update(lambda ids, i: ids.delete(i) if i in ids else ids, task_id)
+        if ok is None or future.cancelled():  # its worker skipped it (None) or had begun it
+            self._unskip(task_id)
             return
         try:
             if ok:

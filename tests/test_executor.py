@@ -297,6 +297,24 @@ def test_holding_a_settled_futures_condition_holds_up_no_other_future(executor: 
     assert results == [16]
 
 
+def test_cancelled_ids_are_forgotten_once_answered() -> None:
+    """Workers skip the ids in a Ref'd Map; each leaves it once its worker has
+    answered, even when the answer is delivered while cancel() runs (here,
+    from inside the cancel's own callback), so the Map does not grow."""
+    with cohive.Executor(1) as ex:
+        event = f"test-{uuid.uuid4().hex}"
+        release = cohive.Event(name=event)  # held, so the worker opens this very Event
+        running = ex.submit(tasks.wait_for, event)
+        queued = ex.submit(tasks.square, 3)
+        answered_meanwhile = ex.submit(tasks.square, 4)
+        answered_meanwhile.add_done_callback(lambda f: ex._deliver((f._task_id, True, 16)))
+        assert queued.cancel() and answered_meanwhile.cancel() and running.cancel()
+        assert dict(ex._cancelled.get()) == {running._task_id: True, queued._task_id: True}
+        release.set()
+        ex.shutdown(wait=True)  # the worker has answered for each (ended or skipped) before its loop ends
+        assert dict(ex._cancelled.get()) == {}
+
+
 def test_a_finalizer_touching_a_future_while_a_condition_is_made_does_not_hang() -> None:
     """Making a Future's condition runs Python code, where the garbage
     collector may run a finalizer that touches another Future."""
