@@ -1,8 +1,11 @@
 import contextlib
 import gc
+import os
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +19,18 @@ from cohive import _cohive
 needs_asyncio_in_subinterpreters = pytest.mark.skipif(
     sys.version_info < (3, 13), reason="asyncio inside a subinterpreter crashes CPython 3.12 at exit"
 )
+
+
+SCRIPT_TIMEOUT = 120
+
+
+def run_script(code: str, *args: str) -> "subprocess.CompletedProcess[str]":
+    """Runs `code` (dedented) in a fresh interpreter that imports the cohive
+    under test and these tests' helper modules."""
+    paths = [str(Path(cohive.__file__).resolve().parent.parent), str(Path(__file__).parent)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True,
+                          timeout=SCRIPT_TIMEOUT, env=env)
 
 
 @contextlib.contextmanager

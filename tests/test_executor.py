@@ -16,15 +16,9 @@ import pytest
 
 import cohive
 import executor_tasks as tasks
+from conftest import run_script
 
 TIMEOUT = 120
-
-
-def run_python(script: str) -> "subprocess.CompletedProcess[str]":
-    """Runs `script` in a fresh interpreter with the cohive under test and these tests' task modules."""
-    paths = [str(Path(cohive.__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=TIMEOUT, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -318,7 +312,7 @@ def test_cancelled_ids_are_forgotten_once_answered() -> None:
 def test_a_finalizer_touching_a_future_while_a_condition_is_made_does_not_hang() -> None:
     """Making a Future's condition runs Python code, where the garbage
     collector may run a finalizer that touches another Future."""
-    script = textwrap.dedent("""
+    out = run_script("""
         import gc
         from cohive._executor import _TaskFuture
         a, b = _TaskFuture(None, 0, "a"), _TaskFuture(None, 1, "b")
@@ -332,14 +326,13 @@ def test_a_finalizer_touching_a_future_while_a_condition_is_made_does_not_hang()
         gc.collect()
         print("done")
     """)
-    out = run_python(script)
     assert out.returncode == 0 and out.stdout.split() == ["finalized", "done"], out.stderr
 
 
 def test_a_callback_that_shuts_the_executor_down_does_not_hang() -> None:
     """The callback runs where the result is delivered: often in the caller,
     in the middle of collecting it, which shutdown must not wait for."""
-    out = run_python(textwrap.dedent("""
+    out = run_script("""
         import threading
         import cohive, executor_tasks as tasks
         ex = cohive.Executor(1)
@@ -349,7 +342,7 @@ def test_a_callback_that_shuts_the_executor_down_does_not_hang() -> None:
         quick.add_done_callback(lambda f: ex.shutdown(wait=threading.current_thread() is threading.main_thread()))
         print(quick.result())
         ex.shutdown()
-    """))
+    """)
     assert out.returncode == 0 and out.stdout.split() == ["9"], out.stderr
 
 

@@ -5,9 +5,7 @@ Small versions of each part of the torture run (benchmarks/torture.py).
 
 import gc
 import os
-import subprocess
 import sys
-import textwrap
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 
 import cohive
 import lifecycle_workers as lw
+from conftest import run_script
 from cohive import _pool
 
 TIMEOUT = 120
@@ -26,12 +25,6 @@ ROOT = Path(cohive.__file__).resolve().parent.parent
 def first(hive: cohive.Hive, n: int) -> list[Any]:
     listen = iter(hive.listen())
     return [next(listen) for _ in range(n)]
-
-
-def run_script(code: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(Path(__file__).parent)]))
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True,
-                          timeout=TIMEOUT, env=env)
 
 
 @pytest.fixture
